@@ -1,0 +1,33 @@
+"""Sphinx configuration for the skpr documentation."""
+
+project = "skpr"
+author = "the skpr developers"
+copyright = "2026, the skpr developers"
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+
+autosummary_generate = True
+numpydoc_show_class_members = False
+exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
+
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "download_all_examples": False,
+}
+
+intersphinx_mapping = {
+    "python": ("https://docs.python.org/3", None),
+    "numpy": ("https://numpy.org/doc/stable", None),
+    "sklearn": ("https://scikit-learn.org/stable", None),
+}
+
+html_theme = "alabaster"

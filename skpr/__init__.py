@@ -1,0 +1,37 @@
+"""Prediction rigidities for scikit-learn.
+
+A prediction rigidity measures how strongly the training loss resists a change
+of one prediction: of a whole sample (PR), of one atomic environment (LPR), or
+of one additive component of the model (CPR).  See Chong et al., Faraday
+Discuss. (2024), doi:10.1039/d4fd00101j.
+"""
+
+from skpr._metrics import (
+    binned_rmse_rmv,
+    calibration_report,
+    error_std_correlation,
+    expected_sigma_coverage,
+    miscalibration_area,
+    negative_log_likelihood,
+    nll_scorer,
+    sigma_coverage,
+)
+from skpr._plotting import plot_calibration
+from skpr._pooling import pool_structures
+from skpr._ridge import BlockRidge
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BlockRidge",
+    "binned_rmse_rmv",
+    "calibration_report",
+    "error_std_correlation",
+    "expected_sigma_coverage",
+    "miscalibration_area",
+    "negative_log_likelihood",
+    "nll_scorer",
+    "plot_calibration",
+    "pool_structures",
+    "sigma_coverage",
+]

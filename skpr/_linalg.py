@@ -1,0 +1,172 @@
+"""Factor the Hessian once; every rigidity is a quadratic form with that factor.
+
+All functions here work with an upper-triangular factor ``R`` such that
+``R.T @ R == H``.  A Cholesky factorization of the normal equations and a QR
+factorization of the weighted, regularized design matrix give the same ``R``
+(up to the signs of its rows), so everything downstream is independent of the
+way it was computed.
+"""
+
+import numpy as np
+from scipy import linalg
+
+#: Estimated condition number of ``H`` above which ``solver="auto"`` leaves the
+#: normal equations for QR: the normal equations lose about ``eps * cond(H)`` in
+#: relative accuracy, QR about ``eps * sqrt(cond(H))``.  At this threshold the
+#: normal equations still keep half of the double-precision digits.
+COND_QR_SWITCH = 1.0 / np.sqrt(np.finfo(float).eps)
+
+#: Samples per triangular solve when computing quadratic forms; bounds the
+#: temporary memory to ``n_features * CHUNK`` doubles.
+CHUNK = 2048
+
+NOT_POSITIVE_DEFINITE = (
+    "The Hessian X^T S X + Lambda is not positive definite to working precision "
+    "({detail}). Increase alpha, remove duplicated or constant feature columns, "
+    "or use solver='qr' (or 'auto'), which does not square the condition number."
+)
+
+
+def _cholesky_upper(matrix):
+    """Upper Cholesky factor of ``matrix``, or ``None`` if it is not PD."""
+    factor, info = linalg.lapack.dpotrf(matrix, lower=0, clean=1, overwrite_a=0)
+    return factor if info == 0 else None
+
+
+def _condition_estimate(factor):
+    """LAPACK estimate of ``cond(R.T @ R) = cond(R)**2`` from a triangular ``R``."""
+    rcond, info = linalg.lapack.dtrcon(factor, norm="1", uplo="U", diag="N")
+    if info != 0 or rcond == 0.0:
+        return np.inf
+    return 1.0 / rcond**2
+
+
+def factor_least_squares(Xw, yw, alpha_diag, *, solver="auto"):
+    """Factor ``H = Xw.T @ Xw + diag(alpha_diag)`` and solve the ridge problem.
+
+    Minimizes ``1/2 |yw - Xw w|^2 + 1/2 sum_k alpha_k w_k^2``.
+
+    Parameters
+    ----------
+    Xw : ndarray of shape (n_samples, n_features)
+        Design matrix already multiplied by ``sqrt(sample_weight)`` (and
+        centered, when an intercept is fitted).
+    yw : ndarray of shape (n_samples,)
+        Targets treated the same way.
+    alpha_diag : ndarray of shape (n_features,)
+        Regularization of each coefficient, all positive.
+    solver : {"auto", "cholesky", "qr"}
+        ``"cholesky"`` factors the normal equations (``n F^2`` flops);
+        ``"qr"`` factors the stacked matrix ``[Xw; diag(sqrt(alpha))]``
+        (``2 n F^2`` flops) without squaring its condition number;
+        ``"auto"`` uses Cholesky and switches to QR when the estimated
+        condition number of ``H`` exceeds :data:`COND_QR_SWITCH` or the
+        Cholesky factorization fails.
+
+    Returns
+    -------
+    factor : ndarray of shape (n_features, n_features)
+        Upper triangular ``R`` with ``R.T @ R = H``.
+    coef : ndarray of shape (n_features,)
+    solver : str
+        The factorization that was used, ``"cholesky"`` or ``"qr"``.
+    """
+    if solver in ("auto", "cholesky"):
+        hessian = Xw.T @ Xw
+        hessian[np.diag_indices_from(hessian)] += alpha_diag
+        factor = _cholesky_upper(hessian)
+        if factor is None and solver == "cholesky":
+            raise np.linalg.LinAlgError(
+                NOT_POSITIVE_DEFINITE.format(detail="the Cholesky factorization failed")
+            )
+        if factor is not None and (
+            solver == "cholesky" or _condition_estimate(factor) <= COND_QR_SWITCH
+        ):
+            coef = linalg.cho_solve((factor, False), Xw.T @ yw)
+            return factor, coef, "cholesky"
+
+    # Householder QR of [Xw, yw; diag(sqrt(alpha)), 0]: the leading triangle is R
+    # and the last column holds Q^T [yw; 0], so the coefficients come from one
+    # back substitution without forming the normal equations.
+    n_features = Xw.shape[1]
+    stacked = np.zeros((Xw.shape[0] + n_features, n_features + 1))
+    stacked[: Xw.shape[0], :n_features] = Xw
+    stacked[: Xw.shape[0], n_features] = yw
+    stacked[Xw.shape[0] + np.arange(n_features), np.arange(n_features)] = np.sqrt(
+        alpha_diag
+    )
+    packed, _, _, info = linalg.lapack.dgeqrf(stacked, overwrite_a=1)
+    if info != 0:  # pragma: no cover - LAPACK argument errors only
+        raise np.linalg.LinAlgError(f"LAPACK dgeqrf failed with info={info}.")
+    upper = np.triu(packed[: n_features + 1, : n_features + 1])
+    factor = np.ascontiguousarray(upper[:n_features, :n_features])
+    diagonal = np.abs(np.diag(factor))
+    if not np.all(diagonal > np.finfo(float).tiny):
+        raise np.linalg.LinAlgError(
+            NOT_POSITIVE_DEFINITE.format(detail="the QR factor has a zero pivot")
+        )
+    coef = linalg.solve_triangular(factor, upper[:n_features, n_features])
+    return factor, coef, "qr"
+
+
+def inverse_quadratic_form(factor, G):
+    """Diagonal of ``G H^{-1} G^T`` from the triangular factor of ``H``.
+
+    .. math:: q_i = g_i^\\top H^{-1} g_i = \\lVert R^{-\\top} g_i \\rVert^2
+
+    Parameters
+    ----------
+    factor : ndarray of shape (n_features, n_features)
+        Upper triangular ``R`` with ``R.T @ R = H``.
+    G : ndarray of shape (n_samples, n_features)
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+
+    Notes
+    -----
+    One triangular solve per chunk of :data:`CHUNK` rows: ``n F^2`` flops and
+    ``F * CHUNK`` doubles of memory; the inverse is never formed.
+    """
+    out = np.empty(G.shape[0])
+    for start in range(0, G.shape[0], CHUNK):
+        rows = slice(start, start + CHUNK)
+        z = linalg.solve_triangular(factor, G[rows].T, trans="T", check_finite=False)
+        out[rows] = np.einsum("ij,ij->j", z, z)
+    return out
+
+
+def block_inverse_quadratic_form(factor, G, blocks):
+    """Per-block quadratic forms with the ``(b, b)`` block of ``H^{-1}``.
+
+    .. math:: q_{ib} = g_{i,b}^\\top [H^{-1}]_{bb}\\, g_{i,b}
+
+    This is the block of the inverse, not the inverse of the block ``H_bb``:
+    it accounts for the other blocks compensating a change in block ``b``.
+
+    Parameters
+    ----------
+    factor : ndarray of shape (n_features, n_features)
+        Upper triangular ``R`` with ``R.T @ R = H``.
+    G : ndarray of shape (n_samples, n_features)
+    blocks : tuple of slice
+        Contiguous column ranges covering ``0..n_features``.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_blocks)
+
+    Notes
+    -----
+    ``R^{-T}`` is lower triangular, so a vector that is zero before column
+    ``b.start`` stays zero there: the solve for block ``b`` only needs the
+    trailing triangle ``R[b.start:, b.start:]``.  Cost at most ``B n F^2`` flops.
+    """
+    out = np.empty((G.shape[0], len(blocks)))
+    for b, block in enumerate(blocks):
+        masked = np.zeros((G.shape[0], factor.shape[0] - block.start))
+        width = block.stop - block.start
+        masked[:, :width] = G[:, block]
+        out[:, b] = inverse_quadratic_form(factor[block.start :, block.start :], masked)
+    return out

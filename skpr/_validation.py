@@ -1,0 +1,91 @@
+"""Input checks shared by the estimators and the pooling functions."""
+
+import numpy as np
+
+
+def check_sample_weight(sample_weight, n_samples):
+    """Validate sample weights: finite, non-negative, not all zero.
+
+    A zero weight removes a row from the loss, as in scikit-learn; a negative
+    weight would make the Hessian indefinite and is refused.
+
+    Parameters
+    ----------
+    sample_weight : None, float or array-like of shape (n_samples,)
+    n_samples : int
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+        A new float array (the caller's array is never modified).
+    """
+    if sample_weight is None:
+        return np.ones(n_samples)
+    weights = np.array(sample_weight, dtype=float)  # a copy, never a view
+    if weights.ndim == 0:
+        weights = np.full(n_samples, float(weights))
+    if weights.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight must have shape ({n_samples},), one weight per row of "
+            f"X; got shape {weights.shape}."
+        )
+    if not np.all(np.isfinite(weights)):
+        raise ValueError(
+            "sample_weight contains NaN or infinity; weights must be finite."
+        )
+    if np.any(weights < 0):
+        raise ValueError(
+            f"sample_weight must be non-negative; got {np.sum(weights < 0)} negative "
+            "weights (smallest "
+            f"{weights.min():g}). A negative weight would make the Hessian "
+            "indefinite; drop those rows or give them weight 0."
+        )
+    if not np.any(weights > 0):
+        raise ValueError(
+            "sample_weight is zero for every row, so there is nothing to fit; give "
+            "positive weights to the rows that should enter the loss."
+        )
+    return weights
+
+
+def check_structure_index(structure_index, n_rows, n_structures=None):
+    """Validate an integer ``structure_index`` of per-environment rows.
+
+    Parameters
+    ----------
+    structure_index : array-like of int, shape (n_rows,)
+        The structure (0-based) each row belongs to.
+    n_rows : int
+    n_structures : int or None
+        Number of structures; default ``structure_index.max() + 1``.
+
+    Returns
+    -------
+    structure_index : ndarray of int64, shape (n_rows,)
+    n_structures : int
+    """
+    index = np.asarray(structure_index)
+    if index.ndim != 1 or index.shape[0] != n_rows:
+        raise ValueError(
+            f"structure_index must be a 1-D array with one entry per row ({n_rows} "
+            f"rows); got shape {index.shape}."
+        )
+    if n_rows and not np.issubdtype(index.dtype, np.integer):
+        raise ValueError(
+            f"structure_index must hold integers (0-based structure numbers); got "
+            f"dtype {index.dtype}. Convert it with np.asarray(..., dtype=int)."
+        )
+    index = index.astype(np.int64)
+    if n_rows and index.min() < 0:
+        raise ValueError(
+            "structure_index must be non-negative (0-based structure numbers)."
+        )
+    largest = int(index.max()) + 1 if n_rows else 0
+    if n_structures is None:
+        n_structures = largest
+    elif n_structures < largest:
+        raise ValueError(
+            f"structure_index refers to structure {largest - 1}, but n_structures="
+            f"{n_structures}."
+        )
+    return index, int(n_structures)
