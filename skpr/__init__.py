@@ -6,6 +6,7 @@ of one additive component of the model (CPR).  See Chong et al., Faraday
 Discuss. (2024), doi:10.1039/d4fd00101j.
 """
 
+from skpr._kernel_ridge import BlockKernelRidge
 from skpr._metrics import (
     binned_rmse_rmv,
     calibration_report,
@@ -19,15 +20,19 @@ from skpr._metrics import (
 from skpr._plotting import plot_calibration
 from skpr._pooling import pool_structures
 from skpr._ridge import BlockRidge
+from skpr._selection import active_nystroem, farthest_point_sampling
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BlockKernelRidge",
     "BlockRidge",
+    "active_nystroem",
     "binned_rmse_rmv",
     "calibration_report",
     "error_std_correlation",
     "expected_sigma_coverage",
+    "farthest_point_sampling",
     "miscalibration_area",
     "negative_log_likelihood",
     "nll_scorer",
