@@ -10,10 +10,11 @@ way it was computed.
 import numpy as np
 from scipy import linalg
 
-#: Estimated condition number of ``H`` above which ``solver="auto"`` leaves the
-#: normal equations for QR: the normal equations lose about ``eps * cond(H)`` in
-#: relative accuracy, QR about ``eps * sqrt(cond(H))``.  At this threshold the
-#: normal equations still keep half of the double-precision digits.
+#: Estimated condition number of the diagonally scaled ``H`` above which
+#: ``solver="auto"`` leaves the normal equations for QR: the normal equations
+#: lose about ``eps * cond(H)`` in relative accuracy, QR about
+#: ``eps * sqrt(cond(H))``.  At this threshold the normal equations still keep
+#: half of the double-precision digits.
 COND_QR_SWITCH = 1.0 / np.sqrt(np.finfo(float).eps)
 
 #: Samples per triangular solve when computing quadratic forms; bounds the
@@ -34,8 +35,16 @@ def _cholesky_upper(matrix):
 
 
 def _condition_estimate(factor):
-    """LAPACK estimate of ``cond(R.T @ R) = cond(R)**2`` from a triangular ``R``."""
-    rcond, info = linalg.lapack.dtrcon(factor, norm="1", uplo="U", diag="N")
+    """Estimate of the condition number of ``H = R.T @ R`` after diagonal scaling.
+
+    The accuracy of Cholesky solves depends on the condition number of
+    ``D^{-1/2} H D^{-1/2}`` with ``D = diag(H)``, not of ``H`` itself
+    (van der Sluis): features on different scales cost no digits.  The factor
+    of the scaled matrix is ``R`` with unit columns, and LAPACK's ``dtrcon``
+    estimates its condition number; squared, that of the scaled ``H``.
+    """
+    scaled = factor / np.linalg.norm(factor, axis=0)
+    rcond, info = linalg.lapack.dtrcon(scaled, norm="1", uplo="U", diag="N")
     if info != 0 or rcond == 0.0:
         return np.inf
     return 1.0 / rcond**2

@@ -327,6 +327,23 @@ def test_tiny_alpha_is_accurate_at_condition_number_1e14():
     assert np.max(np.abs(normal.predict_rigidity(Xq) / reference - 1)) > 1e-3
 
 
+def test_feature_scales_alone_do_not_force_qr():
+    """Columns on scales from 1e-4 to 1e5: cond(H) is about 1e18, but after
+    diagonal scaling the problem is benign, and the normal equations are exact
+    to working precision (van der Sluis); auto keeps the cheaper Cholesky."""
+    rng = np.random.default_rng(2)
+    scales = np.array([1e-4, 1.0, 1e3, 1e5, 1.0])
+    X = rng.normal(size=(30, 5)) * scales
+    y = rng.normal(size=30)
+    alpha = 1e-6
+    auto = BlockRidge(alpha, fit_intercept=False, calibration=None).fit(X, y)
+    assert auto.solver_ == "cholesky"
+    assert np.linalg.cond(X.T @ X + alpha * np.eye(5)) > 1e15
+    Xq = rng.normal(size=(4, 5)) * scales
+    reference = high_precision_rigidity(X, Xq, alpha)
+    np.testing.assert_allclose(auto.predict_rigidity(Xq), reference, rtol=1e-9)
+
+
 def test_solvers_agree_on_well_conditioned_problems(fitted):
     model, X, y, weights, rng = fitted
     Xq = rng.normal(size=(5, X.shape[1]))
