@@ -29,6 +29,11 @@ def test_public_names_match_api_docs():
     assert set(skpr.__all__) == documented_names("api.rst")
 
 
+def test_atomistic_names_are_documented():
+    atomistic = pytest.importorskip("skpr.atomistic")  # CI installs the extra
+    assert set(atomistic.__all__) == documented_names("atomistic.rst")
+
+
 def test_dataset_loaders_are_documented():
     assert set(skpr.datasets.__all__) <= documented_names("datasets.rst")
 

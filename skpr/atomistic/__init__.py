@@ -1,0 +1,45 @@
+"""Structures in, rigidities out: descriptors and force rows on ``ase.Atoms``.
+
+This subpackage needs the optional dependencies ASE and featomic
+(``pip install "skpr[atomistic]"``); the core of skpr never imports them.
+
+Transformers take a list of ``ase.Atoms`` as ``X`` (one sample per structure,
+so ``Pipeline``, ``cross_validate`` and ``GridSearchCV`` split by structure)
+and return one row per structure:
+
+- :class:`SoapPowerSpectrum` and :class:`LodeDescriptor` (featomic), with
+  ``transform_local`` (per-atom rows, for the LPR) and ``transform_gradients``
+  (position gradients, for force rows);
+- :class:`CompositionFeatures`, atom counts per element.
+
+:func:`transform_local` and :func:`transform_gradients` do the same for a
+``FeatureUnion`` of them; :func:`energy_force_rows` stacks energy and force
+rows with their loss weights (paper eqs. 4-6); :class:`EnergyForceRegressor`
+does all of it inside ``fit``.
+"""
+
+try:
+    import ase  # noqa: F401
+    import featomic  # noqa: F401
+except ImportError as error:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "skpr.atomistic needs the optional dependencies ASE and featomic, which "
+        f"are not installed ({error}). Install them with: "
+        'pip install "skpr[atomistic]"'
+    ) from error
+
+from skpr.atomistic._composition import CompositionFeatures
+from skpr.atomistic._descriptors import LodeDescriptor, SoapPowerSpectrum
+from skpr.atomistic._forces import energy_force_rows
+from skpr.atomistic._regressor import EnergyForceRegressor
+from skpr.atomistic._union import transform_gradients, transform_local
+
+__all__ = [
+    "CompositionFeatures",
+    "EnergyForceRegressor",
+    "LodeDescriptor",
+    "SoapPowerSpectrum",
+    "energy_force_rows",
+    "transform_gradients",
+    "transform_local",
+]

@@ -1,0 +1,250 @@
+"""Training rows for energies and forces (paper eqs. 4-6)."""
+
+from numbers import Real
+
+import numpy as np
+
+from skpr._validation import check_structure_index
+
+_SCALINGS = (None, "n_atoms", "n_atoms_squared")
+
+
+def _as_2d(array, name, n_features=None):
+    values = np.asarray(array, dtype=float)
+    if values.ndim != 2:
+        raise ValueError(
+            f"{name} must be a 2-D array (rows x features), got shape {values.shape}."
+        )
+    if n_features is not None and values.shape[1] != n_features:
+        raise ValueError(
+            f"{name} has {values.shape[1]} columns but features has {n_features}; "
+            "both must come from the same fitted descriptor."
+        )
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{name} contains NaN or infinity.")
+    return values
+
+
+def _per_structure(weight, name, n_structures):
+    """A weight given as a scalar or one value per structure, checked."""
+    if isinstance(weight, Real):
+        values = np.full(n_structures, float(weight))
+    else:
+        values = np.array(weight, dtype=float)
+        if values.shape != (n_structures,):
+            raise ValueError(
+                f"{name} must be a float or one value per structure, shape "
+                f"({n_structures},); got shape {values.shape}."
+            )
+    if not np.all(np.isfinite(values) & (values >= 0)):
+        raise ValueError(
+            f"{name} must be finite and non-negative (it is a loss weight); got "
+            f"values from {values.min():g} to {values.max():g}."
+        )
+    return values
+
+
+def energy_force_rows(
+    features,
+    gradients,
+    energies,
+    forces,
+    *,
+    structure_index=None,
+    energy_weight=1.0,
+    force_weight=1.0,
+    energy_weight_scaling=None,
+):
+    """Stack energy rows and force rows, with targets and loss weights.
+
+    For a model linear in the pooled features, :math:`E_A = X_A \\cdot w`,
+    the loss of paper eqs. 4-5
+
+    .. math:: L(w) = \\tfrac12 \\sum_A \\lambda_{E,A} (E_A - X_A \\cdot w)^2
+              + \\tfrac12 \\sum_{a,k} \\lambda_{f,A(a)} (F_{a,k} + \\partial_{a,k}
+              X_{A(a)} \\cdot w)^2 + \\tfrac12 \\alpha \\lVert w \\rVert^2
+
+    is an ordinary weighted least-squares loss on the stacked rows
+
+    .. math:: \\begin{bmatrix} X \\\\ -\\partial X \\end{bmatrix} w
+              \\approx \\begin{bmatrix} E \\\\ F \\end{bmatrix}, \\qquad
+              s = \\begin{bmatrix} \\lambda_E \\\\ \\lambda_f \\end{bmatrix},
+
+    so ``BlockRidge(fit_intercept=False).fit(X, y, sample_weight=s)`` fits
+    energies and forces together, and its Hessian is eq. 6 exactly (the model
+    is linear): every PR, LPR and CPR it returns accounts for both kinds of
+    rows.
+
+    Parameters
+    ----------
+    features : array-like of shape (n_structures, n_features) or None
+        Pooled (summed) features of each structure, e.g. from
+        ``descriptor.transform(structures)``.  Needed with ``energies``; when
+        given without them (force-only training) only its columns are used.
+        A pandas DataFrame keeps its column names in the returned ``X``.
+    gradients : array-like of shape (3 * n_atoms_total, n_features) or None
+        Position gradients of the pooled features, row ``3 a + k`` for atom
+        ``a`` (all structures concatenated) and direction ``k``, e.g. from
+        :func:`transform_gradients`.  Needed with ``forces``.
+    energies : array-like of shape (n_structures,) or None
+        Reference energies; ``None`` for force-only training (force matching
+        of coarse-grained models, paper section 6).
+    forces : array-like of shape (n_atoms_total, 3) or (3 * n_atoms_total,) or None
+        Reference forces in the atom order of ``gradients``; ``None`` for
+        energy-only training.
+    structure_index : array-like of int, shape (n_atoms_total,), optional
+        The structure of each atom.  Needed with ``forces`` or
+        ``energy_weight_scaling``.
+    energy_weight : float or array-like of shape (n_structures,), default=1.0
+        :math:`\\lambda_E` of each structure, in 1/energy².
+    force_weight : float or array-like of shape (n_structures,), default=1.0
+        :math:`\\lambda_f` of each structure, applied to each of its force
+        components, in (length/energy)².
+    energy_weight_scaling : {None, "n_atoms", "n_atoms_squared"}, default=None
+        Divide each structure's energy weight by its atom count ``n_A``.
+        ``None`` is eq. 5 as written.  ``"n_atoms"`` treats the error of a
+        total energy as a sum of ``n_A`` independent atomic errors (variance
+        ``n_A sigma_E^2``, GAP's convention), so that large structures do not
+        dominate.  ``"n_atoms_squared"`` is the squared error of the energy per
+        atom.  Force weights are never scaled: each component is already one
+        atomic observation.
+
+    Returns
+    -------
+    X : ndarray or DataFrame of shape (n_rows, n_features)
+        Energy rows first (one per structure, if ``energies`` is given), then
+        force rows ``-gradients`` (three per atom, if ``forces`` is given).
+    y : ndarray of shape (n_rows,)
+        Energies, then forces flattened atom by atom (x, y, z).
+    sample_weight : ndarray of shape (n_rows,)
+
+    Notes
+    -----
+    Fit these rows **without an intercept** (``fit_intercept=False``): an
+    intercept would be added to every force prediction too.  The per-element
+    energy offsets come from :class:`CompositionFeatures` columns, whose
+    gradients are zero.  For ``pooling="mean"`` descriptors the energy rows
+    describe the energy per atom and these force rows would need a factor
+    ``n_A``; use ``pooling="sum"`` with forces.
+
+    The rows are dense: ``8 (n_structures + 3 n_atoms_total) n_features``
+    bytes.  The closed-form leave-one-out calibration of ``BlockRidge``
+    leaves out one row at a time (one energy or one force component), and
+    its scale is a weighted average over both kinds of rows; calibrate on
+    held-out energies with ``calibrate(X, y)`` for energy uncertainties.
+
+    References
+    ----------
+    S. Chong et al., "Prediction rigidities for data-driven chemistry",
+    Faraday Discuss. (2024), doi:10.1039/d4fd00101j, eqs. 4-6.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpr.atomistic import energy_force_rows
+    >>> features = np.array([[2.0, 1.0], [3.0, 0.5]])      # 2 structures
+    >>> gradients = np.arange(30.0).reshape(15, 2) / 10    # 2 + 3 atoms
+    >>> X, y, sample_weight = energy_force_rows(
+    ...     features, gradients, [1.0, 2.0], np.zeros((5, 3)),
+    ...     structure_index=[0, 0, 1, 1, 1], force_weight=0.1)
+    >>> X.shape, y.shape
+    ((17, 2), (17,))
+    >>> sample_weight[:4]
+    array([1. , 1. , 0.1, 0.1])
+    """
+    if energies is None and forces is None:
+        raise ValueError(
+            "energy_force_rows needs energies, forces or both; got neither."
+        )
+    if energy_weight_scaling not in _SCALINGS:
+        raise ValueError(
+            f"energy_weight_scaling must be None, 'n_atoms' or 'n_atoms_squared', "
+            f"got {energy_weight_scaling!r}."
+        )
+    columns = getattr(features, "columns", None)
+    if features is not None:
+        features = _as_2d(features, "features")
+    n_features = None if features is None else features.shape[1]
+    if gradients is not None:
+        gradients = _as_2d(gradients, "gradients", n_features)
+        n_features = gradients.shape[1]
+
+    n_structures = None
+    if features is not None:
+        n_structures = features.shape[0]
+    elif energies is not None:
+        raise ValueError(
+            "energies were given without features; energy rows are the pooled "
+            "features of each structure (descriptor.transform(structures))."
+        )
+    index = None
+    if forces is not None or energy_weight_scaling is not None:
+        if structure_index is None:
+            raise ValueError(
+                "structure_index (the structure of each atom, shape "
+                "(n_atoms_total,)) is needed with forces or energy_weight_scaling; "
+                "transform_gradients returns it."
+            )
+        index, n_structures = check_structure_index(
+            structure_index, np.shape(structure_index)[0], n_structures
+        )
+    n_atoms = None if index is None else np.bincount(index, minlength=n_structures)
+
+    X_parts, y_parts, weight_parts = [], [], []
+    if energies is not None:
+        energies = np.asarray(energies, dtype=float)
+        if energies.shape != (n_structures,):
+            raise ValueError(
+                f"energies must have one value per structure, shape "
+                f"({n_structures},); got shape {energies.shape}."
+            )
+        weights = _per_structure(energy_weight, "energy_weight", n_structures)
+        if energy_weight_scaling is not None:
+            if np.any(n_atoms == 0):
+                raise ValueError(
+                    "energy_weight_scaling divides by the atom count, but "
+                    f"structures {np.flatnonzero(n_atoms == 0)[:10].tolist()} have "
+                    "no atom in structure_index."
+                )
+            power = 1 if energy_weight_scaling == "n_atoms" else 2
+            weights = weights / n_atoms.astype(float) ** power
+        X_parts.append(features)
+        y_parts.append(energies)
+        weight_parts.append(weights)
+    if forces is not None:
+        if gradients is None:
+            raise ValueError(
+                "forces were given without gradients; force rows are minus the "
+                "position gradients of the pooled features (transform_gradients)."
+            )
+        if gradients.shape[0] != 3 * index.size:
+            raise ValueError(
+                f"gradients must have 3 rows per atom: structure_index has "
+                f"{index.size} atoms, so {3 * index.size} rows; got "
+                f"{gradients.shape[0]}."
+            )
+        forces = np.asarray(forces, dtype=float).reshape(-1)
+        if forces.shape != (3 * index.size,):
+            raise ValueError(
+                f"forces must hold 3 components per atom ({index.size} atoms in "
+                f"structure_index, so shape ({index.size}, 3)); got "
+                f"{forces.size} values."
+            )
+        weights = _per_structure(force_weight, "force_weight", n_structures)
+        X_parts.append(gradients)  # negated when copied into X below
+        y_parts.append(forces)
+        weight_parts.append(np.repeat(weights[index], 3))
+
+    # one output buffer: the force rows are negated into it, not copied twice
+    X = np.empty((sum(part.shape[0] for part in X_parts), n_features))
+    start = 0
+    if energies is not None:
+        X[:n_structures] = features
+        start = n_structures
+    if forces is not None:
+        np.negative(gradients, out=X[start:])
+    if columns is not None:
+        import pandas as pd  # features was a DataFrame, so pandas is installed
+
+        X = pd.DataFrame(X, columns=columns)
+    return X, np.concatenate(y_parts), np.concatenate(weight_parts)
