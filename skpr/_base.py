@@ -13,7 +13,7 @@ from skpr._calibration import leave_one_out, uncertainty_scale
 from skpr._validation import check_sample_weight
 
 
-def _reciprocal(quadratic_form):
+def reciprocal(quadratic_form):
     # A zero quadratic form means a prediction no weight can move: R = inf.
     with np.errstate(divide="ignore"):
         return 1.0 / quadratic_form
@@ -22,7 +22,9 @@ def _reciprocal(quadratic_form):
 class RigidityRegressor(RegressorMixin, BaseEstimator):
     """Base class of the skpr regressors (not public).
 
-    Subclasses implement ``_fit(X, y, sample_weight)``, ``_predict(X)``,
+    Subclasses implement ``_fit(X, y, sample_weight)`` (which returns the PR
+    of the training rows when ``calibration == "loo"``, else None),
+    ``_predict(X)``,
     ``_predict_components(X)``, and the quadratic forms
     ``_quadratic_form(X)`` (PR), ``_local_quadratic_form(X)`` (LPR) and
     ``_component_quadratic_form(X)`` (CPR).
@@ -69,11 +71,11 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
                 "calibration=None, or fit on more data."
             )
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
-        self._fit(X, y, sample_weight)
+        training_rigidity = self._fit(X, y, sample_weight)
         self.uncertainty_scale_ = 1.0
         if self.calibration == "loo":
             self.loo_residual_, self.loo_rigidity_ = leave_one_out(
-                y - self._predict(X), self._training_rigidity(X), sample_weight
+                y - self._predict(X), training_rigidity, sample_weight
             )
             self.uncertainty_scale_ = uncertainty_scale(
                 self.loo_residual_, self.loo_rigidity_
@@ -85,11 +87,7 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         return validate_data(self, X, reset=False, dtype=np.float64)
 
     def _rigidity(self, X):
-        return _reciprocal(self._quadratic_form(X))
-
-    def _training_rigidity(self, X):
-        # PR of the training rows; a subclass may have a cheaper closed form.
-        return self._rigidity(X)
+        return reciprocal(self._quadratic_form(X))
 
     def predict(self, X, return_std=False):
         """Predict, optionally with the calibrated standard deviation.
@@ -152,7 +150,7 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         -------
         ndarray of shape (n_environments,)
         """
-        return _reciprocal(self._local_quadratic_form(self._validate(X_local)))
+        return reciprocal(self._local_quadratic_form(self._validate(X_local)))
 
     def component_rigidity(self, X):
         """Component-wise prediction rigidity (CPR) of each block.
@@ -171,7 +169,7 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples, n_blocks)
         """
-        return _reciprocal(self._component_quadratic_form(self._validate(X)))
+        return reciprocal(self._component_quadratic_form(self._validate(X)))
 
     def predict_components(self, X):
         """Prediction of each block; with ``intercept_`` they sum to ``predict``.

@@ -362,6 +362,7 @@ class BlockKernelRidge(RigidityRegressor):
             kernel_matrix += kernel(self.X_fit_[:, block]) / alpha
         self.cholesky_ = factor_dual(kernel_matrix, self.support_weight_)
         self.dual_coef_ = linalg.cho_solve((self.cholesky_, False), y[self.support_])
+        return self._training_rigidity(X) if self.calibration == "loo" else None
 
     def _block_cross_kernels(self, X):
         """``k_b(x_i, x) / alpha_b`` of each block, shape (n_support, n_queries)."""

@@ -2,12 +2,13 @@
 
 import numpy as np
 
-from skpr._base import RigidityRegressor
+from skpr._base import RigidityRegressor, reciprocal
 from skpr._blocks import resolve_alpha, resolve_blocks
 from skpr._linalg import (
     block_inverse_quadratic_form,
     factor_least_squares,
     inverse_quadratic_form,
+    matvec,
 )
 
 
@@ -139,20 +140,42 @@ class BlockRidge(RigidityRegressor):
         else:
             self.X_offset_ = np.zeros(X.shape[1])
             y_offset = 0.0
+        # One (n, F) temporary, centered and weighted in place; X is untouched.
+        Xw = np.subtract(X, self.X_offset_, order="C")
+        yw = y - y_offset
         root_weight = np.sqrt(sample_weight)
+        if np.any(sample_weight != 1.0):
+            Xw *= root_weight[:, None]
+            yw *= root_weight
         factor, self.coef_, self.solver_ = factor_least_squares(
-            (X - self.X_offset_) * root_weight[:, None],
-            (y - y_offset) * root_weight,
-            alpha_diag,
-            solver=self.solver,
+            Xw, yw, alpha_diag, solver=self.solver
         )
         # Rows of a QR factor may carry a sign; fixing the diagonal positive
         # makes it the unique Cholesky factor whatever the solver.
         self.cholesky_ = np.sign(np.diag(factor))[:, None] * factor
         self.intercept_ = float(y_offset - self.X_offset_ @ self.coef_)
+        if self.calibration != "loo":
+            return None
+        # PR of the training rows from the rows already centered and weighted:
+        # |R^-T sqrt(s) (x - xbar)|^2 / s = (x - xbar)^T H_c^-1 (x - xbar).
+        positive = sample_weight > 0
+        if positive.all():
+            quadratic = inverse_quadratic_form(self.cholesky_, Xw) / sample_weight
+        else:  # a zero-weight row is zero in Xw: take it as a query
+            quadratic = np.empty(X.shape[0])
+            quadratic[positive] = (
+                inverse_quadratic_form(self.cholesky_, Xw[positive])
+                / sample_weight[positive]
+            )
+            quadratic[~positive] = inverse_quadratic_form(
+                self.cholesky_, X[~positive] - self.X_offset_
+            )
+        if self.fit_intercept:
+            quadratic += 1.0 / self.sample_weight_sum_
+        return reciprocal(quadratic)
 
     def _predict(self, X):
-        return X @ self.coef_ + self.intercept_
+        return matvec(X, self.coef_) + self.intercept_
 
     def _predict_components(self, X):
         return np.stack([X[:, b] @ self.coef_[b] for b in self.blocks_], axis=1)

@@ -156,8 +156,13 @@ def test_components_sum_to_prediction(fitted):
 
 
 @pytest.mark.parametrize("fit_intercept", [True, False])
-def test_leave_one_out_matches_explicit_refits(fit_intercept):
+@pytest.mark.parametrize("weighting", ["positive", "some zero", "unit"])
+def test_leave_one_out_matches_explicit_refits(fit_intercept, weighting):
     X, y, weights, _ = make_data(n_samples=25)
+    if weighting == "some zero":
+        weights[[2, 11, 17]] = 0.0  # such a row is its own held-out point
+    elif weighting == "unit":
+        weights = np.ones_like(weights)
     model = BlockRidge(alpha=ALPHA, blocks=BLOCKS, fit_intercept=fit_intercept)
     model.fit(X, y, sample_weight=weights)
     residuals, rigidities = [], []
