@@ -24,8 +24,7 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
 
     Subclasses implement ``_fit(X, y, sample_weight)`` (which returns the PR
     of the training rows when ``calibration == "loo"``, else None),
-    ``_predict(X)``,
-    ``_predict_components(X)``, and the quadratic forms
+    ``_predict(X)``, ``_predict_components(X)``, and the quadratic forms
     ``_quadratic_form(X)`` (PR), ``_local_quadratic_form(X)`` (LPR) and
     ``_component_quadratic_form(X)`` (CPR).
     """
