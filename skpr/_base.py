@@ -22,8 +22,9 @@ def reciprocal(quadratic_form):
 class RigidityRegressor(RegressorMixin, BaseEstimator):
     """Base class of the skpr regressors (not public).
 
-    Subclasses implement ``_fit(X, y, sample_weight)`` (which returns the PR
-    of the training rows when ``calibration == "loo"``, else None),
+    Subclasses implement ``_fit(X, y, sample_weight)`` (which returns what
+    ``_leave_one_out`` needs when ``calibration == "loo"``, by default the PR of
+    the training rows, else None),
     ``_predict(X)``, ``_predict_components(X)``, and the quadratic forms
     ``_quadratic_form(X)`` (PR), ``_local_quadratic_form(X)`` (LPR) and
     ``_component_quadratic_form(X)`` (CPR).
@@ -64,22 +65,31 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
                     f"multioutput.MultiOutputRegressor({type(self).__name__}())."
                 )
             y = column_or_1d(y, warn=True)
-        if self.calibration == "loo" and X.shape[0] < 2:
+        # numeric y of any dtype (strings fail here with numpy's clear message)
+        y = y.astype(np.float64, copy=False)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        if self.calibration == "loo" and np.count_nonzero(sample_weight) < 2:
             raise ValueError(
-                "calibration='loo' needs at least 2 samples; got 1 sample. Use "
+                "calibration='loo' needs at least 2 samples with positive weight; "
+                f"got {np.count_nonzero(sample_weight)} sample(s). Use "
                 "calibration=None, or fit on more data."
             )
-        sample_weight = check_sample_weight(sample_weight, X.shape[0])
-        training_rigidity = self._fit(X, y, sample_weight)
+        fitted = self._fit(X, y, sample_weight)
         self.uncertainty_scale_ = 1.0
         if self.calibration == "loo":
-            self.loo_residual_, self.loo_rigidity_ = leave_one_out(
-                y - self._predict(X), training_rigidity, sample_weight
+            self.loo_residual_, self.loo_rigidity_ = self._leave_one_out(
+                X, y, sample_weight, fitted
             )
+            # the weighted likelihood: a zero-weight row is a removed row
             self.uncertainty_scale_ = uncertainty_scale(
-                self.loo_residual_, self.loo_rigidity_
+                self.loo_residual_, self.loo_rigidity_, sample_weight
             )
         return self
+
+    def _leave_one_out(self, X, y, sample_weight, training_rigidity):
+        # closed form from the residuals and the PR of the training rows, which
+        # _fit returned; a subclass may have a form that cancels less
+        return leave_one_out(y - self._predict(X), training_rigidity, sample_weight)
 
     def _validate(self, X):
         check_is_fitted(self)

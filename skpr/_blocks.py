@@ -38,6 +38,11 @@ def resolve_blocks(blocks, n_features, feature_names=None):
                 "prefixes)."
             )
         return _blocks_from_names(feature_names)
+    if not isinstance(blocks, (list, tuple, np.ndarray)):
+        raise ValueError(
+            f"blocks must be None, 'names' or a list of block sizes, got "
+            f"{blocks!r}. For one block, leave blocks=None."
+        )
     sizes = list(blocks)
     if not sizes or not all(
         isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes

@@ -150,13 +150,16 @@ def dual_quadratic_form(factor, cross_kernel, diagonal):
     return quadratic
 
 
-def training_quadratic_form(factor, sample_weight):
-    """``g^T H^{-1} g`` of the training rows, without cancellation.
+def training_leverage(factor, sample_weight):
+    """Leverages of the training rows and the diagonal of ``A^{-1}``.
 
-    .. math:: q_i = \\frac{1}{s_i}\\left(1 - \\frac{[A^{-1}]_{ii}}{s_i}\\right)
+    .. math:: h_i = s_i \\, g_i^\\top H^{-1} g_i
+              = 1 - \\frac{[A^{-1}]_{ii}}{s_i}
 
     from ``A - A (A + B)^{-1} A = B - B (A + B)^{-1} B`` with ``A = K~`` and
-    ``B = S^{-1}``; ``s_i q_i`` is the leverage of row ``i``, in ``[0, 1]``.
+    ``B = S^{-1}``; ``h_i`` lies in ``[0, 1]`` and does not cancel near
+    interpolation (``h_i`` near 1), where ``k~(x,x) - k~_x^T A^{-1} k~_x``
+    does.
 
     Parameters
     ----------
@@ -166,7 +169,7 @@ def training_quadratic_form(factor, sample_weight):
 
     Returns
     -------
-    ndarray of shape (n_samples,)
+    leverage, inverse_diagonal : ndarrays of shape (n_samples,)
 
     Raises
     ------
@@ -191,7 +194,7 @@ def training_quadratic_form(factor, sample_weight):
                 f"negative leverage, down to {leverage.min():.3g}"
             )
         )
-    return np.maximum(leverage, 0.0) / sample_weight
+    return np.maximum(leverage, 0.0), inverse_diagonal
 
 
 class BlockKernelRidge(RigidityRegressor):
@@ -362,7 +365,9 @@ class BlockKernelRidge(RigidityRegressor):
             kernel_matrix += kernel(self.X_fit_[:, block]) / alpha
         self.cholesky_ = factor_dual(kernel_matrix, self.support_weight_)
         self.dual_coef_ = linalg.cho_solve((self.cholesky_, False), y[self.support_])
-        return self._training_rigidity(X) if self.calibration == "loo" else None
+        if self.calibration != "loo":
+            return None
+        return training_leverage(self.cholesky_, self.support_weight_)
 
     def _block_cross_kernels(self, X):
         """``k_b(x_i, x) / alpha_b`` of each block, shape (n_support, n_queries)."""
@@ -426,17 +431,25 @@ class BlockKernelRidge(RigidityRegressor):
                 out[rows, b] = dual_quadratic_form(self.cholesky_, cross, diagonal)
         return out
 
-    def _training_rigidity(self, X):
-        # Closed form for the rows in the loss; dropped rows are ordinary queries.
-        rigidity = np.empty(X.shape[0])
-        dropped = np.ones(X.shape[0], dtype=bool)
-        dropped[self.support_] = False
-        if np.any(dropped):
-            rigidity[dropped] = self._rigidity(X[dropped])
-        quadratic = training_quadratic_form(self.cholesky_, self.support_weight_)
-        direct = quadratic * self.support_weight_ < LEVERAGE_DIRECT
-        if np.any(direct):
-            quadratic[direct] = self._quadratic_form(self.X_fit_[direct])
+    def _leave_one_out(self, X, y, sample_weight, fitted):
+        """Leave-one-out residuals and rigidities in the dual, exactly.
+
+        For a row in the loss, with ``c = A^{-1} y`` and ``d_i = [A^{-1}]_ii``,
+        ``y_i - f_{-i}(x_i) = c_i / d_i`` (the Gaussian-process identity,
+        Rasmussen & Williams eq. 5.12, with noise ``1/s_i``) and
+        ``R_i - s_i = d_i / h_i``: neither cancels near interpolation, where
+        ``r R / (R - s)`` does.  Rows of zero weight are not in the loss and
+        are ordinary held-out points.
+        """
+        leverage, inverse_diagonal = fitted
+        loo_residual = y - self._predict(X)
+        loo_rigidity = self._rigidity(X)  # the dropped rows keep these
+        weight = self.support_weight_
         with np.errstate(divide="ignore"):
-            rigidity[self.support_] = 1.0 / quadratic
-        return rigidity
+            rigidity = inverse_diagonal / leverage
+        # under strong regularization h = 1 - d/s cancels; the direct PR does not
+        weak = leverage < LEVERAGE_DIRECT
+        rigidity[weak] = loo_rigidity[self.support_[weak]] - weight[weak]
+        loo_rigidity[self.support_] = rigidity
+        loo_residual[self.support_] = self.dual_coef_ / inverse_diagonal
+        return loo_residual, loo_rigidity

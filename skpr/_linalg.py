@@ -7,6 +7,8 @@ factorization of the weighted, regularized design matrix give the same ``R``
 way it was computed.
 """
 
+import warnings
+
 import numpy as np
 from scipy import linalg
 
@@ -48,6 +50,28 @@ def _condition_estimate(factor):
     if info != 0 or rcond == 0.0:
         return np.inf
     return 1.0 / rcond**2
+
+
+#: Estimated condition number of the scaled ``H`` above which alpha is lost in
+#: rounding next to ``X^T S X`` and a warning says so: ``1/eps``, with a factor
+#: 10 of slack because the LAPACK estimate is of the 1-norm condition number,
+#: which exceeds the 2-norm one by up to a factor ``n_features``.
+COND_ROUNDING = 10.0 / np.finfo(float).eps
+
+
+def _warn_if_rounding_dominates(condition):
+    if condition > COND_ROUNDING:
+        warnings.warn(
+            f"The regularization is lost in rounding: the diagonally scaled "
+            f"Hessian has a condition number of about {condition:.1e}, beyond "
+            "what double precision resolves. Coefficients along nearly "
+            "degenerate feature directions are set by rounding, not by the data "
+            "or alpha (the rigidities of such predictions are tiny, so their "
+            "uncertainty is huge). Increase alpha, or remove duplicated or "
+            "collinear feature columns.",
+            linalg.LinAlgWarning,
+            stacklevel=5,
+        )
 
 
 def factor_least_squares(Xw, yw, alpha_diag, *, solver="auto"):
@@ -93,9 +117,9 @@ def factor_least_squares(Xw, yw, alpha_diag, *, solver="auto"):
             raise np.linalg.LinAlgError(
                 NOT_POSITIVE_DEFINITE.format(detail="the Cholesky factorization failed")
             )
-        if factor is not None and (
-            solver == "cholesky" or _condition_estimate(factor) <= COND_QR_SWITCH
-        ):
+        condition = np.inf if factor is None else _condition_estimate(factor)
+        if factor is not None and (solver == "cholesky" or condition <= COND_QR_SWITCH):
+            _warn_if_rounding_dominates(condition)
             coef = linalg.cho_solve((factor, False), linalg.blas.dgemv(1.0, XwT, yw))
             return factor, coef, "cholesky"
 
@@ -122,6 +146,7 @@ def factor_least_squares(Xw, yw, alpha_diag, *, solver="auto"):
         raise np.linalg.LinAlgError(
             NOT_POSITIVE_DEFINITE.format(detail="the QR factor has a zero pivot")
         )
+    _warn_if_rounding_dominates(_condition_estimate(factor))
     coef = linalg.solve_triangular(factor, upper[:n_features, n_features])
     return factor, coef, "qr"
 

@@ -184,7 +184,7 @@ def test_leave_one_out_matches_explicit_refits():
     np.testing.assert_allclose(model.loo_residual_, residuals, rtol=1e-9)
     np.testing.assert_allclose(model.loo_rigidity_, rigidities, rtol=1e-9)
     assert model.uncertainty_scale_ == pytest.approx(
-        np.mean(residuals**2 * rigidities), rel=1e-9
+        np.average(residuals**2 * rigidities, weights=weights), rel=1e-9
     )
 
 
@@ -496,3 +496,46 @@ def test_error_callable_kernel_on_pairs_of_rows():
 
     with pytest.raises(ValueError, match=r"must return the kernel matrix of shape"):
         BlockKernelRidge(kernel=pairwise).fit(X, y)
+
+
+def test_zero_weight_rows_are_removed_rows_including_the_uncertainty():
+    X, y, weights, rng = make_data(25, 5, seed=8)
+    weights[[0, 13]] = 0.0
+    keep = weights > 0
+    Xq = rng.normal(size=(4, 5))
+    weighted = two_block_rbf_model().fit(X, y, sample_weight=weights)
+    removed = two_block_rbf_model().fit(X[keep], y[keep], sample_weight=weights[keep])
+    np.testing.assert_allclose(
+        weighted.predict(Xq, return_std=True),
+        removed.predict(Xq, return_std=True),
+        rtol=1e-10,
+    )
+
+
+def test_leave_one_out_near_interpolation_against_exact_refits():
+    """alpha = 1e-10 with an RBF kernel (the GP default noise): leverages are
+    within 1e-8 of 1, where r R / (R - s) cancels. The reference refits every
+    leave-one-out model in 50-digit arithmetic from the same kernel matrix."""
+    import mpmath
+
+    rng = np.random.default_rng(9)
+    X = np.sort(rng.uniform(0, 3, size=(10, 1)), axis=0)
+    y = np.sin(3 * X[:, 0])
+    alpha, gamma = 1e-10, 2.0
+    model = BlockKernelRidge(alpha, kernel="rbf", kernel_params={"gamma": gamma})
+    model.fit(X, y)
+    K = rbf_kernel(X, gamma=gamma) / alpha
+    residuals, rigidities = [], []
+    with mpmath.workdps(50):
+        for i in range(10):
+            rest = [j for j in range(10) if j != i]
+            A = mpmath.matrix(K[np.ix_(rest, rest)].tolist())
+            for j in range(9):
+                A[j, j] += 1
+            k_i = mpmath.matrix(K[rest, i].tolist())
+            c = mpmath.lu_solve(A, mpmath.matrix(y[rest].tolist()))
+            residuals.append(float(y[i] - (k_i.T * c)[0]))
+            variance = K[i, i] - (k_i.T * mpmath.lu_solve(A, k_i))[0]
+            rigidities.append(float(1 / variance))
+    np.testing.assert_allclose(model.loo_residual_, residuals, rtol=1e-6)
+    np.testing.assert_allclose(model.loo_rigidity_, rigidities, rtol=1e-6)

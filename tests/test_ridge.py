@@ -1,10 +1,12 @@
 """BlockRidge against independent computations (DESIGN.md section 4)."""
 
 import pickle
+import warnings
 
 import mpmath
 import numpy as np
 import pytest
+from scipy.linalg import LinAlgWarning
 from sklearn.compose import ColumnTransformer
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
@@ -177,7 +179,7 @@ def test_leave_one_out_matches_explicit_refits(fit_intercept, weighting):
     np.testing.assert_allclose(model.loo_residual_, residuals, rtol=1e-9)
     np.testing.assert_allclose(model.loo_rigidity_, rigidities, rtol=1e-9)
     assert model.uncertainty_scale_ == pytest.approx(
-        np.mean(residuals**2 * rigidities), rel=1e-9
+        np.average(residuals**2 * rigidities, weights=weights), rel=1e-9
     )
 
 
@@ -321,7 +323,9 @@ def test_tiny_alpha_is_accurate_at_condition_number_1e14():
     # queries off and on the row space of X (PR ~ 1e-14 and ~ 1)
     Xq = np.vstack([rng.normal(size=(3, 8)), rng.normal(size=(3, 5)) @ X])
     reference = high_precision_rigidity(X, Xq, 1e-14)
-    auto = BlockRidge(1e-14, fit_intercept=False, calibration=None).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LinAlgWarning)
+        auto = BlockRidge(1e-14, fit_intercept=False, calibration=None).fit(X, y)
     assert auto.solver_ == "qr"
     assert np.linalg.cond(X.T @ X + 1e-14 * np.eye(8)) > 1e13
     np.testing.assert_allclose(auto.predict_rigidity(Xq), reference, rtol=1e-9)
@@ -599,8 +603,11 @@ def test_error_hessian_not_positive_definite():
     model = BlockRidge(alpha=1e-30, fit_intercept=False, solver="cholesky")
     with pytest.raises(np.linalg.LinAlgError, match="not positive definite.*alpha"):
         model.fit(X, y)
-    # the automatic choice falls back to QR, which resolves it
-    assert BlockRidge(alpha=1e-30, fit_intercept=False).fit(X, y).solver_ == "qr"
+    # the automatic choice falls back to QR, which factors it, and says that
+    # alpha is lost in rounding
+    with pytest.warns(LinAlgWarning, match="lost in rounding"):
+        model = BlockRidge(alpha=1e-30, fit_intercept=False).fit(X, y)
+    assert model.solver_ == "qr"
 
 
 def test_error_wrong_number_of_features_at_predict(fitted):
@@ -632,3 +639,53 @@ def test_error_bad_calibration_and_solver():
         BlockRidge(solver="svd").fit(X, y)
     with pytest.raises(ValueError, match="at least 2 samples"):
         BlockRidge().fit(X[:1], y[:1])
+
+
+def test_error_blocks_not_a_list():
+    X, y, _, _ = make_data()
+    with pytest.raises(ValueError, match="a list of block sizes, got 3"):
+        BlockRidge(blocks=3).fit(X, y)
+
+
+def test_error_non_numeric_y():
+    X, _, _, _ = make_data()
+    with pytest.raises(ValueError, match="could not convert string to float"):
+        BlockRidge().fit(X, np.array(["a"] * X.shape[0]))
+
+
+def test_error_loo_needs_two_weighted_rows():
+    X, y, _, _ = make_data()
+    weights = np.zeros(len(y))
+    weights[4] = 1.0
+    with pytest.raises(ValueError, match="at least 2 samples with positive weight"):
+        BlockRidge().fit(X, y, sample_weight=weights)
+    # without calibration one weighted row is a valid (if poor) fit
+    BlockRidge(calibration=None).fit(X, y, sample_weight=weights)
+
+
+def test_zero_weight_rows_are_removed_rows_including_the_uncertainty():
+    X, y, weights, rng = make_data()
+    weights[[3, 9]] = 0.0
+    keep = weights > 0
+    Xq = rng.normal(size=(5, X.shape[1]))
+    weighted = BlockRidge(alpha=ALPHA, blocks=BLOCKS).fit(X, y, sample_weight=weights)
+    removed = BlockRidge(alpha=ALPHA, blocks=BLOCKS).fit(
+        X[keep], y[keep], sample_weight=weights[keep]
+    )
+    np.testing.assert_allclose(
+        weighted.predict(Xq, return_std=True),
+        removed.predict(Xq, return_std=True),
+        rtol=1e-10,
+    )
+
+
+def test_warning_when_the_regularization_is_lost_in_rounding():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 5))
+    X[:, 4] = X[:, 0]  # a duplicated column: H is singular but for alpha
+    y = rng.normal(size=30)
+    with pytest.warns(LinAlgWarning, match="regularization is lost in rounding"):
+        BlockRidge(alpha=1e-16).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LinAlgWarning)
+        BlockRidge(alpha=1e-12).fit(X, y)  # cond ~ 1e14: still resolved
