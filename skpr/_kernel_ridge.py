@@ -442,14 +442,20 @@ class BlockKernelRidge(RigidityRegressor):
         are ordinary held-out points.
         """
         leverage, inverse_diagonal = fitted
-        loo_residual = y - self._predict(X)
-        loo_rigidity = self._rigidity(X)  # the dropped rows keep these
-        weight = self.support_weight_
+        loo_residual, loo_rigidity = np.empty(X.shape[0]), np.empty(X.shape[0])
+        dropped = np.ones(X.shape[0], dtype=bool)
+        dropped[self.support_] = False
+        if np.any(dropped):
+            loo_residual[dropped] = y[dropped] - self._predict(X[dropped])
+            loo_rigidity[dropped] = self._rigidity(X[dropped])
         with np.errstate(divide="ignore"):
             rigidity = inverse_diagonal / leverage
         # under strong regularization h = 1 - d/s cancels; the direct PR does not
         weak = leverage < LEVERAGE_DIRECT
-        rigidity[weak] = loo_rigidity[self.support_[weak]] - weight[weak]
+        if np.any(weak):
+            rigidity[weak] = (
+                self._rigidity(self.X_fit_[weak]) - self.support_weight_[weak]
+            )
         loo_rigidity[self.support_] = rigidity
         loo_residual[self.support_] = self.dual_coef_ / inverse_diagonal
         return loo_residual, loo_rigidity
