@@ -12,6 +12,8 @@ import numpy as np
 from scipy.special import erf
 from scipy.stats import norm, spearmanr
 
+from skpr._validation import check_sample_weight
+
 
 def _check_predictions(y_true, y_pred, y_std):
     """Validate the three arrays; return the errors and the stds as floats.
@@ -70,24 +72,6 @@ def _check_n_sigma(n_sigma):
     return n_sigma
 
 
-def _check_sample_weight(sample_weight, n_samples):
-    if sample_weight is None:
-        return None
-    weights = np.asarray(sample_weight, dtype=float)
-    if weights.shape != (n_samples,):
-        raise ValueError(
-            f"sample_weight must have shape ({n_samples},), one weight per sample; "
-            f"got shape {weights.shape}."
-        )
-    if not np.all(np.isfinite(weights) & (weights >= 0)) or weights.sum() <= 0:
-        raise ValueError(
-            "sample_weight must be finite and non-negative with a positive sum; got "
-            f"values from {weights.min():g} to {weights.max():g}. Give positive "
-            "weights to the samples that should count."
-        )
-    return weights
-
-
 def negative_log_likelihood(y_true, y_pred, y_std, *, sample_weight=None):
     """Mean negative log-likelihood of the errors under Gaussian uncertainties.
 
@@ -121,7 +105,7 @@ def negative_log_likelihood(y_true, y_pred, y_std, *, sample_weight=None):
     -0.1573...
     """
     error, y_std = _check_predictions(y_true, y_pred, y_std)
-    weights = _check_sample_weight(sample_weight, error.shape[0])
+    weights = check_sample_weight(sample_weight, error.shape[0])
     nll = 0.5 * np.log(2 * np.pi * y_std**2) + 0.5 * (error / y_std) ** 2
     return float(np.average(nll, weights=weights))
 

@@ -26,8 +26,8 @@ def check_sample_weight(sample_weight, n_samples):
         weights = np.full(n_samples, float(weights))
     if weights.shape != (n_samples,):
         raise ValueError(
-            f"sample_weight must have shape ({n_samples},), one weight per row of "
-            f"X; got shape {weights.shape}."
+            f"sample_weight must have shape ({n_samples},), one weight per sample; "
+            f"got shape {weights.shape}."
         )
     if not np.all(np.isfinite(weights)):
         raise ValueError(
@@ -37,13 +37,14 @@ def check_sample_weight(sample_weight, n_samples):
         raise ValueError(
             f"sample_weight must be non-negative; got {np.sum(weights < 0)} negative "
             "weights (smallest "
-            f"{weights.min():g}). A negative weight would make the Hessian "
-            "indefinite; drop those rows or give them weight 0."
+            f"{weights.min():g}). A weight counts a sample (a negative one would "
+            "make a loss Hessian indefinite); drop those samples or give them "
+            "weight 0."
         )
     if not np.any(weights > 0):
         raise ValueError(
-            "sample_weight is zero for every row, so there is nothing to fit; give "
-            "positive weights to the rows that should enter the loss."
+            "sample_weight is zero for every sample, so nothing counts; give "
+            "positive weights to the samples that should count."
         )
     return weights
 

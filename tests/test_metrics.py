@@ -425,9 +425,9 @@ def test_plot_rejects_invalid_predictions():
     "sample_weight, match",
     [
         ([1.0, 2.0], r"shape \(3,\), one weight per sample; got shape \(2,\)"),
-        ([1.0, -1.0, 1.0], "non-negative with a positive sum"),
-        ([0.0, 0.0, 0.0], "non-negative with a positive sum"),
-        ([1.0, np.nan, 1.0], "finite and non-negative"),
+        ([1.0, -1.0, 1.0], "must be non-negative; got 1 negative weights"),
+        ([0.0, 0.0, 0.0], "zero for every sample"),
+        ([1.0, np.nan, 1.0], "NaN or infinity; weights must be finite"),
     ],
 )
 def test_invalid_sample_weight(sample_weight, match):

@@ -587,7 +587,7 @@ def test_error_bad_weights():
     negative[3] = -1.0
     with pytest.raises(ValueError, match="sample_weight must be non-negative"):
         BlockRidge().fit(X, y, sample_weight=negative)
-    with pytest.raises(ValueError, match="zero for every row"):
+    with pytest.raises(ValueError, match="zero for every sample"):
         BlockRidge().fit(X, y, sample_weight=np.zeros(len(y)))
     with pytest.raises(ValueError, match=r"must have shape \(40,\)"):
         BlockRidge().fit(X, y, sample_weight=weights[:-1])
