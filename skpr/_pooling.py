@@ -7,7 +7,7 @@ from sklearn.utils import check_array
 from skpr._validation import check_structure_index
 
 
-def pool_structures(X_local, structure_index, *, how="sum", n_structures=None):
+def pool_structures(X_local, structure_index, *, pooling="sum", n_structures=None):
     """Sum or average per-environment rows over the structures they belong to.
 
     A model that is linear in per-environment features and predicts a
@@ -24,14 +24,14 @@ def pool_structures(X_local, structure_index, *, how="sum", n_structures=None):
         Per-environment features (e.g. per-atom descriptors).
     structure_index : array-like of int, shape (n_environments,)
         The structure (0-based) each environment belongs to.
-    how : {"sum", "mean"}, default="sum"
+    pooling : {"sum", "mean"}, default="sum"
         ``"sum"`` for extensive targets such as total energies; ``"mean"`` for
         intensive ones (the per-structure prediction is then the mean of the
         environment contributions).
     n_structures : int, optional
         Number of structures (default ``max(structure_index) + 1``); a
-        structure with no environment gets a row of zeros with ``how="sum"``
-        and is an error with ``how="mean"``.
+        structure with no environment gets a row of zeros with ``pooling="sum"``
+        and is an error with ``pooling="mean"``.
 
     Returns
     -------
@@ -49,7 +49,7 @@ def pool_structures(X_local, structure_index, *, how="sum", n_structures=None):
     >>> pool_structures(X_local, [0, 0, 1])
     array([[3., 1.],
            [0., 4.]])
-    >>> pool_structures(X_local, [0, 0, 1], how="mean")
+    >>> pool_structures(X_local, [0, 0, 1], pooling="mean")
     array([[1.5, 0.5],
            [0. , 4. ]])
     """
@@ -57,11 +57,14 @@ def pool_structures(X_local, structure_index, *, how="sum", n_structures=None):
     index, n_structures = check_structure_index(
         structure_index, X_local.shape[0], n_structures
     )
-    if how not in ("sum", "mean"):
-        raise ValueError(f"how must be 'sum' or 'mean', got {how!r}.")
+    if pooling not in ("sum", "mean"):
+        raise ValueError(
+            f"pooling must be 'sum' (extensive targets) or 'mean' (intensive "
+            f"targets), got {pooling!r}."
+        )
     n_rows = X_local.shape[0]
     weights = np.ones(n_rows)
-    if how == "mean":
+    if pooling == "mean":
         counts = np.bincount(index, minlength=n_structures)
         if np.any(counts == 0):
             raise ValueError(
@@ -70,7 +73,7 @@ def pool_structures(X_local, structure_index, *, how="sum", n_structures=None):
                 "right n_structures."
             )
         weights = 1.0 / counts[index]
-    pooling = sparse.csr_array(
+    summation = sparse.csr_array(
         (weights, (index, np.arange(n_rows))), shape=(n_structures, n_rows)
     )
-    return np.asarray(pooling @ X_local)
+    return np.asarray(summation @ X_local)

@@ -150,7 +150,7 @@ def test_local_rows_sum_to_pooled_rows(descriptor_case):
     X_local, index = descriptor.transform_local(structures)
     assert X_local.shape == (sum(map(len, structures)), pooled.shape[1])
     assert_allclose(
-        pool_structures(X_local, index, how=descriptor.pooling), pooled, atol=1e-12
+        pool_structures(X_local, index, pooling=descriptor.pooling), pooled, atol=1e-12
     )
     start = 0
     for A, atoms in enumerate(structures):

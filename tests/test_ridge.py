@@ -404,18 +404,20 @@ def test_pool_structures_mean_and_errors():
     expected = np.array(
         [X_local[[1, 2]].mean(0), X_local[3], X_local[[0, 4, 5]].mean(0)]
     )
-    np.testing.assert_allclose(pool_structures(X_local, index, how="mean"), expected)
+    np.testing.assert_allclose(
+        pool_structures(X_local, index, pooling="mean"), expected
+    )
     assert pool_structures(X_local, index, n_structures=4).shape == (4, 2)
     with pytest.raises(ValueError, match="have no environment"):
-        pool_structures(X_local, index, how="mean", n_structures=4)
+        pool_structures(X_local, index, pooling="mean", n_structures=4)
     with pytest.raises(ValueError, match="must hold integers"):
         pool_structures(X_local, index.astype(float))
     with pytest.raises(ValueError, match="one entry per row"):
         pool_structures(X_local, index[:-1])
     with pytest.raises(ValueError, match="non-negative"):
         pool_structures(X_local, index - 1)
-    with pytest.raises(ValueError, match="'sum' or 'mean'"):
-        pool_structures(X_local, index, how="max")
+    with pytest.raises(ValueError, match="pooling must be 'sum'"):
+        pool_structures(X_local, index, pooling="max")
     with pytest.raises(ValueError, match="n_structures=2"):
         pool_structures(X_local, index, n_structures=2)
 

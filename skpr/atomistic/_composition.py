@@ -107,7 +107,9 @@ class CompositionFeatures(TransformerMixin, BaseEstimator):
         ndarray of shape (n_structures, n_species)
         """
         X_local, index = self.transform_local(X)
-        return pool_structures(X_local, index, how=self.pooling, n_structures=len(X))
+        return pool_structures(
+            X_local, index, pooling=self.pooling, n_structures=len(X)
+        )
 
     def transform_local(self, X):
         """One-hot element of each atom, and the structure of each atom.

@@ -143,7 +143,7 @@ class _FeatomicDescriptor(TransformerMixin, BaseEstimator):
         return pool_structures(
             X_local,
             structure_index(structures),
-            how=self.pooling,
+            pooling=self.pooling,
             n_structures=len(structures),
         )
 
@@ -152,7 +152,7 @@ class _FeatomicDescriptor(TransformerMixin, BaseEstimator):
 
         Pass the rows to :meth:`skpr.BlockRidge.local_rigidity` for the LPR of
         every atom of a model fitted on :meth:`transform`;
-        ``skpr.pool_structures(X_local, structure_index, how=pooling)``
+        ``skpr.pool_structures(X_local, structure_index, pooling=pooling)``
         equals ``transform(X)``.
 
         Parameters

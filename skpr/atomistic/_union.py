@@ -60,7 +60,7 @@ def transform_local(descriptor, X):
     """Per-atom rows of a descriptor or of a ``FeatureUnion`` of descriptors.
 
     The columns are those of ``descriptor.transform(X)``; the pooled rows are
-    ``skpr.pool_structures(X_local, structure_index, how=pooling)``.  Give the
+    ``skpr.pool_structures(X_local, structure_index, pooling=pooling)``.  Give the
     rows to :meth:`skpr.BlockRidge.local_rigidity` for the LPR of every atom
     (as a DataFrame with ``descriptor.get_feature_names_out()`` as columns if
     the regressor was fitted on one).
