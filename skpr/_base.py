@@ -1,20 +1,31 @@
 """What every rigidity regressor shares: validation, uncertainties, calibration.
 
-A subclass computes its fitted state in ``_fit`` and provides the quadratic
-forms ``g^T H^{-1} g`` for the three kinds of ``g`` (paper Table 1).  This
-class turns them into rigidities, standard deviations and calibration.
+A subclass computes its fitted state and provides the quadratic forms
+``g^T H^{-1} g`` for the three kinds of ``g`` (paper Table 1); this class turns
+them into rigidities, standard deviations and calibration.
+
+Sample weights are normalized before the subclass sees them: the model is
+invariant under ``(s, alpha) -> (c s, c alpha)`` (the loss is only multiplied
+by ``c``), so every fit runs with ``s / c`` and ``alpha / c`` for
+``c = max(s)`` (:attr:`weight_scale_`), and rigidities, which scale with ``c``,
+are multiplied back at the end.  Weights near the limits of double precision
+(``1e-300`` or ``1e300``) then neither underflow nor overflow.
 """
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from skpr._calibration import leave_one_out, uncertainty_scale
-from skpr._validation import check_sample_weight
+from skpr._calibration import uncertainty_scale
+from skpr._validation import check_choice, check_sample_weight
+
+#: Fitted attributes that only some fits set: removed at the start of ``fit``
+#: so that a refit never leaves one from an earlier fit behind.
+_OPTIONAL_FITTED = ("loo_residual_", "loo_rigidity_")
 
 
 def reciprocal(quadratic_form):
-    # A zero quadratic form means a prediction no weight can move: R = inf.
+    """``1 / q``; a zero quadratic form means a prediction no weight can move."""
     with np.errstate(divide="ignore"):
         return 1.0 / quadratic_form
 
@@ -22,15 +33,41 @@ def reciprocal(quadratic_form):
 class RigidityRegressor(RegressorMixin, BaseEstimator):
     """Base class of the skpr regressors (not public).
 
-    Subclasses implement ``_fit(X, y, sample_weight)`` (which returns what
-    ``_leave_one_out`` needs when ``calibration == "loo"``, by default the PR of
-    the training rows, else None),
-    ``_predict(X)``, ``_predict_components(X)``, and the quadratic forms
-    ``_quadratic_form(X)`` (PR), ``_local_quadratic_form(X)`` (LPR) and
-    ``_component_quadratic_form(X)`` (CPR).
+    Hooks a subclass implements, all on validated float64 arrays, all in the
+    units of the normalized weights ``s / weight_scale_`` and regularization
+    ``alpha_ / weight_scale_``:
+
+    ``_check_params() -> None``
+        Validate every constructor parameter (called first in ``fit``; the
+        one place where parameters are checked).
+    ``_fit(X, y, sample_weight) -> None``
+        Set the fitted state (coefficients, factor, blocks, ...).
+    ``_leave_one_out(X, y, sample_weight) -> (residual, rigidity)``
+        Two arrays of shape ``(n_samples,)``: the leave-one-out residual and
+        rigidity of every training row (only with ``calibration="loo"``).
+    ``_predict(X) -> ndarray (n_samples,)``
+    ``_predict_with_quadratic_form(X) -> (ndarray, ndarray)``
+        The prediction and the PR quadratic form in one pass over ``X``; the
+        default calls ``_predict`` and ``_quadratic_form``.
+    ``_quadratic_form(X) -> ndarray (n_samples,)``
+        ``g^T H^{-1} g`` with ``g = [x, 1]`` (PR).
+    ``_local_quadratic_form(X_local) -> ndarray (n_environments,)``
+        ``x^T H^{-1} x`` (LPR, no intercept).
+    ``_component_quadratic_form(X) -> ndarray (n_samples, n_blocks)`` (CPR)
+    ``_predict_components(X) -> ndarray (n_samples, n_blocks)``
     """
 
     _calibrations = ("loo", None)
+
+    def _check_calibration(self):
+        check_choice(
+            self.calibration,
+            "calibration",
+            self._calibrations,
+            explanation="'loo' calibrates by closed-form leave-one-out at fit "
+            "time; None keeps scale 1 until calibrate(X, y) is called on "
+            "held-out data.",
+        )
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model, factor its Hessian, and calibrate the uncertainty.
@@ -48,12 +85,9 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         -------
         self
         """
-        if self.calibration not in self._calibrations:
-            raise ValueError(
-                f"calibration must be 'loo' (closed-form leave-one-out at fit time) "
-                f"or None (scale 1; call calibrate(X, y) on held-out data later), "
-                f"got {self.calibration!r}."
-            )
+        self._check_params()
+        for name in _OPTIONAL_FITTED:
+            self.__dict__.pop(name, None)
         X, y = validate_data(
             self, X, y, multi_output=True, y_numeric=True, dtype=np.float64
         )
@@ -74,29 +108,32 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
                 f"got {np.count_nonzero(sample_weight)} sample(s). Use "
                 "calibration=None, or fit on more data."
             )
-        fitted = self._fit(X, y, sample_weight)
+        self.weight_scale_ = float(sample_weight.max())
+        sample_weight = sample_weight / self.weight_scale_
+        self._fit(X, y, sample_weight)
         self.uncertainty_scale_ = 1.0
         if self.calibration == "loo":
-            self.loo_residual_, self.loo_rigidity_ = self._leave_one_out(
-                X, y, sample_weight, fitted
-            )
+            self.loo_residual_, loo_rigidity = self._leave_one_out(X, y, sample_weight)
             # the weighted likelihood: a zero-weight row is a removed row
-            self.uncertainty_scale_ = uncertainty_scale(
-                self.loo_residual_, self.loo_rigidity_, sample_weight
-            )
+            scale = uncertainty_scale(self.loo_residual_, loo_rigidity, sample_weight)
+            self.loo_rigidity_ = loo_rigidity * self.weight_scale_
+            self.uncertainty_scale_ = scale * self.weight_scale_
         return self
 
-    def _leave_one_out(self, X, y, sample_weight, training_rigidity):
-        # closed form from the residuals and the PR of the training rows, which
-        # _fit returned; a subclass may have a form that cancels less
-        return leave_one_out(y - self._predict(X), training_rigidity, sample_weight)
+    def _predict_with_quadratic_form(self, X):
+        return self._predict(X), self._quadratic_form(X)
 
     def _validate(self, X):
         check_is_fitted(self)
         return validate_data(self, X, reset=False, dtype=np.float64)
 
-    def _rigidity(self, X):
-        return reciprocal(self._quadratic_form(X))
+    def _rigidity(self, quadratic_form):
+        """Rigidities in the user's units from normalized quadratic forms."""
+        return self.weight_scale_ * reciprocal(quadratic_form)
+
+    def _std(self, quadratic_form):
+        # sqrt(a / R) from the normalized scale and form, which stay in range
+        return np.sqrt(self.uncertainty_scale_ / self.weight_scale_ * quadratic_form)
 
     def predict(self, X, return_std=False):
         """Predict, optionally with the calibrated standard deviation.
@@ -104,7 +141,8 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         .. math:: \\sigma(x) = \\sqrt{a / R(x)}
 
         where ``a`` is :attr:`uncertainty_scale_` and ``R`` the prediction
-        rigidity.
+        rigidity: the uncertainty of the model's prediction (of the mean), not
+        of a new noisy observation.
 
         Parameters
         ----------
@@ -118,10 +156,10 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
             Only with ``return_std=True``.
         """
         X = self._validate(X)
-        y_pred = self._predict(X)
         if not return_std:
-            return y_pred
-        return y_pred, np.sqrt(self.uncertainty_scale_ / self._rigidity(X))
+            return self._predict(X)
+        y_pred, quadratic = self._predict_with_quadratic_form(X)
+        return y_pred, self._std(quadratic)
 
     def predict_rigidity(self, X):
         """Prediction rigidity (PR) of each sample.
@@ -140,7 +178,7 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
-        return self._rigidity(self._validate(X))
+        return self._rigidity(self._quadratic_form(self._validate(X)))
 
     def local_rigidity(self, X_local):
         """Local prediction rigidity (LPR) of each environment.
@@ -149,7 +187,9 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
 
         for per-environment rows ``x_j`` of a model fitted on per-structure
         sums of them (see :func:`skpr.pool_structures`).  The intercept is not
-        part of an environment's prediction.
+        part of an environment's prediction.  When the model is the last step
+        of a pipeline, pass the rows through its transformers with
+        :func:`skpr.local_features`, which applies only their linear part.
 
         Parameters
         ----------
@@ -159,7 +199,7 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         -------
         ndarray of shape (n_environments,)
         """
-        return reciprocal(self._local_quadratic_form(self._validate(X_local)))
+        return self._rigidity(self._local_quadratic_form(self._validate(X_local)))
 
     def component_rigidity(self, X):
         """Component-wise prediction rigidity (CPR) of each block.
@@ -178,7 +218,7 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples, n_blocks)
         """
-        return reciprocal(self._component_quadratic_form(self._validate(X)))
+        return self._rigidity(self._component_quadratic_form(self._validate(X)))
 
     def predict_components(self, X):
         """Prediction of each block; with ``intercept_`` they sum to ``predict``.
@@ -198,8 +238,10 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
 
         .. math:: a = \\frac{\\sum_i w_i (y_i - \\hat y_i)^2 R_i}{\\sum_i w_i}
 
-        the maximum-likelihood scale of ``var = a / R`` on these rows.  The
-        model itself is unchanged.
+        the maximum-likelihood scale of ``var = a / R`` on these rows; rows
+        with an infinite rigidity (all-zero features without intercept) carry
+        no information on the scale and are left out.  The model itself is
+        unchanged.
 
         Parameters
         ----------
@@ -215,7 +257,8 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X, y = validate_data(self, X, y, reset=False, y_numeric=True, dtype=np.float64)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
-        self.uncertainty_scale_ = uncertainty_scale(
-            y - self._predict(X), self._rigidity(X), sample_weight
-        )
+        y_pred, quadratic = self._predict_with_quadratic_form(X)
+        # in normalized units, like the leave-one-out scale
+        scale = uncertainty_scale(y - y_pred, reciprocal(quadratic), sample_weight)
+        self.uncertainty_scale_ = scale * self.weight_scale_
         return self

@@ -113,6 +113,10 @@ def resolve_alpha(alpha, slices, names):
     alpha_diag : ndarray of shape (n_features,)
     """
     n_blocks = len(slices)
+    expected = (
+        "alpha must be a positive float, one positive float per block (a list "
+        "in column order), or a dict mapping block names to positive floats"
+    )
     if isinstance(alpha, Mapping):
         unknown = sorted(set(alpha) - set(names))
         missing = [name for name in names if name not in alpha]
@@ -125,15 +129,19 @@ def resolve_alpha(alpha, slices, names):
                 + ". Give one alpha per block name."
             )
         values = [alpha[name] for name in names]
-    elif isinstance(alpha, Real):
-        values = [alpha] * n_blocks
-    else:
-        values = list(np.ravel(alpha))
+    elif _is_number(alpha) or (isinstance(alpha, np.ndarray) and alpha.ndim == 0):
+        values = [alpha[()] if isinstance(alpha, np.ndarray) else alpha] * n_blocks
+    elif isinstance(alpha, (list, tuple, np.ndarray)) and np.ndim(alpha) == 1:
+        values = list(alpha)
         if len(values) != n_blocks:
             raise ValueError(
                 f"alpha has {len(values)} values but there are {n_blocks} blocks "
                 f"{list(names)}. Give one float, or one value per block."
             )
+    else:
+        raise ValueError(f"{expected}; got {alpha!r}.")
+    if not all(_is_number(value) for value in values):
+        raise ValueError(f"{expected}; got {alpha!r}, which holds non-numbers.")
     alpha_blocks = np.asarray(values, dtype=float)
     if not np.all(np.isfinite(alpha_blocks) & (alpha_blocks > 0)):
         raise ValueError(
@@ -146,3 +154,10 @@ def resolve_alpha(alpha, slices, names):
     for value, block in zip(alpha_blocks, slices, strict=True):
         alpha_diag[block] = value
     return alpha_blocks, alpha_diag
+
+
+def _is_number(value):
+    """A real number that is not a bool (``alpha=True`` is a mistake)."""
+    return isinstance(value, Real | np.floating | np.integer) and not isinstance(
+        value, bool | np.bool_
+    )

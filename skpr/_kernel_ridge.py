@@ -11,27 +11,27 @@ primal Hessian ``H = X^T S X + Lambda`` becomes
 (DESIGN.md section 1; S. Chong et al., Faraday Discuss. 2024).
 """
 
-import warnings
-
 import numpy as np
 from scipy import linalg
 
-from skpr._base import RigidityRegressor
+from skpr._base import RigidityRegressor, reciprocal
 from skpr._blocks import resolve_alpha, resolve_blocks
+from skpr._calibration import leave_one_out
 from skpr._kernels import SPARSE_ROUTE, describe, is_linear, resolve_kernels
-from skpr._linalg import CHUNK, inverse_quadratic_form
+from skpr._linalg import (
+    LEVERAGE_DIRECT,
+    cholesky_upper,
+    chunks,
+    dual_leave_one_out,
+    dual_quadratic_form,
+)
 
 #: Relative asymmetry of a training kernel matrix above which it is refused.
 SYMMETRY_RTOL = 1e-8
 
-#: A leverage ``s_i q_i`` below ``-LEVERAGE_ATOL`` cannot come from a positive
+#: A leverage below ``-LEVERAGE_ATOL`` cannot come from a positive
 #: semi-definite kernel (it lies in [0, 1]); above it, it is rounding.
 LEVERAGE_ATOL = 1e-8
-
-#: The closed form ``1 - [A^{-1}]_ii / s_i`` of a leverage has a relative error
-#: of about ``eps / leverage``; rows with a smaller leverage than this (strong
-#: regularization) take the direct formula, which is accurate there.
-LEVERAGE_DIRECT = 1e-6
 
 NOT_POSITIVE_SEMIDEFINITE = (
     "The kernel is not positive semi-definite on the training rows ({detail}), "
@@ -40,40 +40,19 @@ NOT_POSITIVE_SEMIDEFINITE = (
     "'additive_chi2' are not positive semi-definite in general."
 )
 
-NOT_POSITIVE_DEFINITE = (
-    "The matrix K~ + S^{{-1}} (sum_b K_b / alpha_b plus the inverse sample "
-    "weights) is not positive definite to working precision ({detail}). Either "
-    "the kernel is not positive semi-definite (check a callable kernel; 'sigmoid' "
-    "and 'additive_chi2' are not in general), or alpha is so small, or the "
-    "sample weights so large, that S^{{-1}} is lost in rounding next to "
-    "K~: increase alpha."
-)
 
-
-def factor_dual(kernel_matrix, sample_weight):
-    """Upper Cholesky factor of ``A = K~ + S^{-1}``.
+def check_kernel_matrix(kernel_matrix):
+    """Refuse a training kernel matrix that is visibly not PSD.
 
     Parameters
     ----------
-    kernel_matrix : ndarray of shape (n_samples, n_samples)
-        ``K~ = sum_b K_b / alpha_b`` on the training rows (modified in place).
-    sample_weight : ndarray of shape (n_samples,)
-        Positive weights ``s_i``.
-
-    Returns
-    -------
-    ndarray of shape (n_samples, n_samples)
-        Upper triangular ``R`` with ``R.T @ R = A`` (positive diagonal).
+    kernel_matrix : ndarray of shape (n, n)
 
     Raises
     ------
     numpy.linalg.LinAlgError
-        (a ``ValueError``) if the kernel is visibly not positive
-        semi-definite, or ``A`` is not positive definite to working precision.
-
-    Notes
-    -----
-    ``n^3 / 3`` flops.
+        If it is not symmetric (to :data:`SYMMETRY_RTOL`) or has a negative
+        diagonal entry.
     """
     scale = np.max(np.abs(kernel_matrix), initial=0.0)
     difference = np.subtract(kernel_matrix, kernel_matrix.T)
@@ -94,107 +73,6 @@ def factor_dual(kernel_matrix, sample_weight):
                 f"down to {diagonal.min():.3g}"
             )
         )
-    kernel_matrix[np.diag_indices_from(kernel_matrix)] += 1.0 / sample_weight
-    # The transpose of a symmetric C-ordered matrix is itself in Fortran order:
-    # LAPACK factors it in place, without a copy.
-    factor, info = linalg.lapack.dpotrf(
-        kernel_matrix.T, lower=0, clean=1, overwrite_a=1
-    )
-    if info != 0:
-        raise np.linalg.LinAlgError(
-            NOT_POSITIVE_DEFINITE.format(
-                detail=f"the Cholesky factorization failed at row {info - 1}"
-            )
-        )
-    return factor
-
-
-def dual_quadratic_form(factor, cross_kernel, diagonal):
-    """``g^T H^{-1} g`` of query rows from the dual factor.
-
-    .. math:: q(x) = \\tilde k(x, x) - \\tilde k_x^\\top A^{-1} \\tilde k_x,
-              \\qquad A = \\tilde K + S^{-1}
-
-    Parameters
-    ----------
-    factor : ndarray of shape (n_samples, n_samples)
-        Upper triangular ``R`` with ``R.T @ R = A``.
-    cross_kernel : ndarray of shape (n_samples, n_queries)
-        ``k~(x_i, x)`` between training rows and queries.
-    diagonal : ndarray of shape (n_queries,)
-        ``k~(x, x)`` of the queries.
-
-    Returns
-    -------
-    ndarray of shape (n_queries,)
-        Non-negative; a negative value (rounding, or a kernel that is not
-        positive semi-definite) is set to zero (infinite rigidity) with a
-        warning.
-
-    Notes
-    -----
-    One triangular solve, ``n^2`` flops per query.
-    """
-    quadratic = diagonal - inverse_quadratic_form(factor, cross_kernel.T)
-    if np.any(quadratic < 0):
-        warnings.warn(
-            f"{np.sum(quadratic < 0)} quadratic forms k~(x,x) - k~_x^T A^-1 k~_x "
-            f"came out negative (down to {quadratic.min():.3g}) and are set to "
-            "zero (infinite rigidity). Tiny negative values are rounding when "
-            "alpha is very small (increase alpha); large ones mean that the "
-            "kernel is not positive semi-definite.",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        quadratic = np.maximum(quadratic, 0.0)
-    return quadratic
-
-
-def training_leverage(factor, sample_weight):
-    """Leverages of the training rows and the diagonal of ``A^{-1}``.
-
-    .. math:: h_i = s_i \\, g_i^\\top H^{-1} g_i
-              = 1 - \\frac{[A^{-1}]_{ii}}{s_i}
-
-    from ``A - A (A + B)^{-1} A = B - B (A + B)^{-1} B`` with ``A = K~`` and
-    ``B = S^{-1}``; ``h_i`` lies in ``[0, 1]`` and does not cancel near
-    interpolation (``h_i`` near 1), where ``k~(x,x) - k~_x^T A^{-1} k~_x``
-    does.
-
-    Parameters
-    ----------
-    factor : ndarray of shape (n_samples, n_samples)
-        Upper triangular ``R`` with ``R.T @ R = A = K~ + S^{-1}``.
-    sample_weight : ndarray of shape (n_samples,)
-
-    Returns
-    -------
-    leverage, inverse_diagonal : ndarrays of shape (n_samples,)
-
-    Raises
-    ------
-    numpy.linalg.LinAlgError
-        If a leverage is clearly negative, which only an indefinite kernel
-        gives.
-
-    Notes
-    -----
-    ``[A^{-1}]_{ii}`` is the squared norm of row ``i`` of ``R^{-1}``: one
-    triangular inversion, ``n^3 / 3`` flops and ``n^2`` doubles.
-    """
-    factor_inverse, info = linalg.lapack.dtrtri(factor, lower=0)
-    if info != 0:  # pragma: no cover - the factor has a positive diagonal
-        raise np.linalg.LinAlgError(f"LAPACK dtrtri failed with info={info}.")
-    inverse_diagonal = np.einsum("ij,ij->i", factor_inverse, factor_inverse)
-    leverage = 1.0 - inverse_diagonal / sample_weight
-    if np.any(leverage < -LEVERAGE_ATOL):
-        raise np.linalg.LinAlgError(
-            NOT_POSITIVE_SEMIDEFINITE.format(
-                detail=f"{np.sum(leverage < -LEVERAGE_ATOL)} training rows have a "
-                f"negative leverage, down to {leverage.min():.3g}"
-            )
-        )
-    return np.maximum(leverage, 0.0), inverse_diagonal
 
 
 class BlockKernelRidge(RigidityRegressor):
@@ -257,7 +135,8 @@ class BlockKernelRidge(RigidityRegressor):
     Attributes
     ----------
     dual_coef_ : ndarray of shape (n_support,)
-        ``c = A^{-1} y`` on the training rows with positive weight.
+        ``c = A^{-1} y`` on the training rows with positive weight, so that
+        ``f(x) = k~_x^T c``.
     X_fit_ : ndarray of shape (n_support, n_features)
         The training rows with positive weight (rows with zero weight are
         not part of the loss and are dropped).
@@ -266,7 +145,13 @@ class BlockKernelRidge(RigidityRegressor):
     support_weight_ : ndarray of shape (n_support,)
         Their sample weights.
     cholesky_ : ndarray of shape (n_support, n_support)
-        Upper triangular ``R`` with ``R^T R = K~ + S^{-1}``.
+        Upper triangular ``R`` with ``R^T R = A = K~ + S^{-1}``, built with
+        the normalized weights ``s / weight_scale_`` and regularization
+        ``alpha_ / weight_scale_`` (the same matrix for unit weights): the
+        model is invariant under ``(s, alpha) -> (c s, c alpha)``, and the
+        normalization keeps ``1 / s`` finite for any positive weight.
+    weight_scale_ : float
+        ``max(sample_weight)`` (1 for unit weights).
     kernels_ : tuple
         The kernel of each block, as objects with ``__call__(X, Y=None)`` and
         ``diag(X)``.
@@ -290,12 +175,21 @@ class BlockKernelRidge(RigidityRegressor):
     -----
     Fit costs ``O(n^2 F)`` for the kernel, ``n^3 / 3`` flops for the
     Cholesky factor and, with ``calibration="loo"``, another ``n^3 / 3`` for
-    the diagonal of ``A^{-1}``: the training rows' quadratic forms are
-    ``q_i = (1 - [A^{-1}]_{ii} / s_i) / s_i``, which does not cancel where
-    the direct formula does (near interpolation); rows whose leverage
-    ``s_i q_i`` is below ``1e-6`` (strong regularization, where this one
-    would cancel) use the direct formula.  Memory ``O(n^2)``.  Each query costs
-    ``O(n F + n^2)``, ``B`` times that for the CPR of ``B`` blocks.
+    the diagonal of ``A^{-1}``: the leave-one-out values come from
+    ``1 - h_i = [A^{-1}]_{ii} / s_i`` and ``r_i^loo = c_i / [A^{-1}]_{ii}``,
+    which do not cancel near interpolation (the same helper as
+    :class:`BlockRidge`'s dual route); rows whose leverage ``h_i`` is below
+    ``1e-6`` (strong regularization) take ``h_i = s_i q_i`` directly.  Memory
+    ``O(n^2)``.  Each query costs ``O(n F + n^2)``, ``B`` times that for the
+    CPR of ``B`` blocks; ``predict(return_std=True)`` evaluates each kernel
+    block once for both.
+
+    The PR of a query inside the span of the training data is a difference
+    ``k~(x, x) - k~_x^T A^{-1} k~_x`` of nearly equal terms: it loses about
+    ``eps * k~(x, x) / q(x)`` (roughly ``eps / alpha`` for unit kernels) in
+    relative accuracy, inherent to the dual form, as in Gaussian-process
+    regression.  A training row of zeros under a linear kernel has an
+    infinite rigidity and is left out of the uncertainty scale.
 
     :meth:`local_rigidity` needs a kernel that is additive over the
     environments of a structure, which only ``kernel="linear"`` is here.  For
@@ -346,6 +240,9 @@ class BlockKernelRidge(RigidityRegressor):
         self.kernel_params = kernel_params
         self.calibration = calibration
 
+    def _check_params(self):
+        self._check_calibration()
+
     def _fit(self, X, y, sample_weight):
         self.blocks_, self.block_names_ = resolve_blocks(
             self.blocks, X.shape[1], getattr(self, "feature_names_in_", None)
@@ -354,27 +251,36 @@ class BlockKernelRidge(RigidityRegressor):
         self.kernels_ = resolve_kernels(
             self.kernel, self.kernel_params, self.block_names_
         )
+        # normalized with the weights (see RigidityRegressor)
+        self._alpha = self.alpha_ / self.weight_scale_
         # A zero weight is an infinite noise variance: the row leaves the loss.
         self.support_ = np.flatnonzero(sample_weight > 0)
-        self.support_weight_ = sample_weight[self.support_]
+        self.support_weight_ = sample_weight[self.support_] * self.weight_scale_
         self.X_fit_ = X[self.support_]
         kernel_matrix = np.zeros((self.support_.size, self.support_.size))
         for kernel, block, alpha in zip(
-            self.kernels_, self.blocks_, self.alpha_, strict=True
+            self.kernels_, self.blocks_, self._alpha, strict=True
         ):
             kernel_matrix += kernel(self.X_fit_[:, block]) / alpha
-        self.cholesky_ = factor_dual(kernel_matrix, self.support_weight_)
-        self.dual_coef_ = linalg.cho_solve((self.cholesky_, False), y[self.support_])
-        if self.calibration != "loo":
-            return None
-        return training_leverage(self.cholesky_, self.support_weight_)
+        check_kernel_matrix(kernel_matrix)
+        kernel_matrix[np.diag_indices_from(kernel_matrix)] += (
+            1.0 / sample_weight[self.support_]
+        )
+        # the transpose of a symmetric C-ordered matrix is Fortran ordered:
+        # LAPACK factors it in place
+        self.cholesky_ = cholesky_upper(
+            kernel_matrix.T, what="A = K~ + S^-1 (sum_b K_b / alpha_b + 1 / s)"
+        )
+        self._dual_coef = linalg.cho_solve((self.cholesky_, False), y[self.support_])
+        # A^{-1} y in the user's units (A scales with 1 / weight_scale_)
+        self.dual_coef_ = self._dual_coef * self.weight_scale_
 
     def _block_cross_kernels(self, X):
         """``k_b(x_i, x) / alpha_b`` of each block, shape (n_support, n_queries)."""
         return [
             kernel(self.X_fit_[:, block], X[:, block]) / alpha
             for kernel, block, alpha in zip(
-                self.kernels_, self.blocks_, self.alpha_, strict=True
+                self.kernels_, self.blocks_, self._alpha, strict=True
             )
         ]
 
@@ -383,7 +289,7 @@ class BlockKernelRidge(RigidityRegressor):
         return [
             kernel.diag(X[:, block]) / alpha
             for kernel, block, alpha in zip(
-                self.kernels_, self.blocks_, self.alpha_, strict=True
+                self.kernels_, self.blocks_, self._alpha, strict=True
             )
         ]
 
@@ -392,16 +298,25 @@ class BlockKernelRidge(RigidityRegressor):
 
     def _predict_components(self, X):
         out = np.empty((X.shape[0], len(self.blocks_)))
-        for start in range(0, X.shape[0], CHUNK):
-            rows = slice(start, start + CHUNK)
+        for rows in chunks(X.shape[0]):
             for b, cross in enumerate(self._block_cross_kernels(X[rows])):
-                out[rows, b] = self.dual_coef_ @ cross
+                out[rows, b] = self._dual_coef @ cross
         return out
+
+    def _predict_with_quadratic_form(self, X):
+        # one kernel evaluation per chunk serves the mean and the variance
+        prediction, quadratic = np.empty(X.shape[0]), np.empty(X.shape[0])
+        for rows in chunks(X.shape[0]):
+            cross = sum(self._block_cross_kernels(X[rows]))
+            prediction[rows] = self._dual_coef @ cross
+            quadratic[rows] = dual_quadratic_form(
+                self.cholesky_, cross, sum(self._block_diagonals(X[rows]))
+            )
+        return prediction, quadratic
 
     def _quadratic_form(self, X):
         out = np.empty(X.shape[0])
-        for start in range(0, X.shape[0], CHUNK):
-            rows = slice(start, start + CHUNK)
+        for rows in chunks(X.shape[0]):
             out[rows] = dual_quadratic_form(
                 self.cholesky_,
                 sum(self._block_cross_kernels(X[rows])),
@@ -423,39 +338,50 @@ class BlockKernelRidge(RigidityRegressor):
 
     def _component_quadratic_form(self, X):
         out = np.empty((X.shape[0], len(self.blocks_)))
-        for start in range(0, X.shape[0], CHUNK):
-            rows = slice(start, start + CHUNK)
+        for rows in chunks(X.shape[0]):
             crosses = self._block_cross_kernels(X[rows])
             diagonals = self._block_diagonals(X[rows])
             for b, (cross, diagonal) in enumerate(zip(crosses, diagonals, strict=True)):
                 out[rows, b] = dual_quadratic_form(self.cholesky_, cross, diagonal)
         return out
 
-    def _leave_one_out(self, X, y, sample_weight, fitted):
+    def _leave_one_out(self, X, y, sample_weight):
         """Leave-one-out residuals and rigidities in the dual, exactly.
 
-        For a row in the loss, with ``c = A^{-1} y`` and ``d_i = [A^{-1}]_ii``,
-        ``y_i - f_{-i}(x_i) = c_i / d_i`` (the Gaussian-process identity,
-        Rasmussen & Williams eq. 5.12, with noise ``1/s_i``) and
-        ``R_i - s_i = d_i / h_i``: neither cancels near interpolation, where
-        ``r R / (R - s)`` does.  Rows of zero weight are not in the loss and
-        are ordinary held-out points.
+        From :func:`skpr._linalg.dual_leave_one_out`: ``1 - h_i = [A^-1]_ii /
+        s_i`` and ``y_i - f_{-i}(x_i) = c_i / [A^-1]_ii``, which do not cancel
+        near interpolation.  Rows of zero weight are not in the loss and are
+        ordinary held-out points.
         """
-        leverage, inverse_diagonal = fitted
-        loo_residual, loo_rigidity = np.empty(X.shape[0]), np.empty(X.shape[0])
-        dropped = np.ones(X.shape[0], dtype=bool)
-        dropped[self.support_] = False
-        if np.any(dropped):
-            loo_residual[dropped] = y[dropped] - self._predict(X[dropped])
-            loo_rigidity[dropped] = self._rigidity(X[dropped])
-        with np.errstate(divide="ignore"):
-            rigidity = inverse_diagonal / leverage
-        # under strong regularization h = 1 - d/s cancels; the direct PR does not
+        weight = sample_weight[self.support_]
+        loo_residual, complement = dual_leave_one_out(
+            self.cholesky_, y[self.support_], weight
+        )
+        leverage = 1.0 - complement
+        if np.any(leverage < -LEVERAGE_ATOL):
+            raise np.linalg.LinAlgError(
+                NOT_POSITIVE_SEMIDEFINITE.format(
+                    detail=f"{np.sum(leverage < -LEVERAGE_ATOL)} training rows have "
+                    f"a negative leverage, down to {leverage.min():.3g}"
+                )
+            )
+        leverage = np.maximum(leverage, 0.0)
+        # under strong regularization h = 1 - (1 - h) cancels; s q does not
         weak = leverage < LEVERAGE_DIRECT
         if np.any(weak):
-            rigidity[weak] = (
-                self._rigidity(self.X_fit_[weak]) - self.support_weight_[weak]
-            )
-        loo_rigidity[self.support_] = rigidity
-        loo_residual[self.support_] = self.dual_coef_ / inverse_diagonal
-        return loo_residual, loo_rigidity
+            leverage[weak] = weight[weak] * self._quadratic_form(self.X_fit_[weak])
+        n_samples = X.shape[0]
+        residual, rigidity = np.empty(n_samples), np.full(n_samples, np.nan)
+        full_leverage, full_complement = np.zeros(n_samples), np.ones(n_samples)
+        dropped = np.ones(n_samples, dtype=bool)
+        dropped[self.support_] = False
+        if np.any(dropped):
+            prediction, quadratic = self._predict_with_quadratic_form(X[dropped])
+            residual[dropped] = y[dropped] - prediction
+            rigidity[dropped] = reciprocal(quadratic)
+        residual[self.support_] = loo_residual * complement
+        full_leverage[self.support_] = leverage
+        full_complement[self.support_] = complement
+        return leave_one_out(
+            residual, full_leverage, full_complement, sample_weight, rigidity
+        )

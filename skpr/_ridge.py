@@ -1,15 +1,32 @@
 """Ridge regression with feature blocks and prediction rigidities."""
 
+import warnings
+
 import numpy as np
+from scipy import linalg
 
 from skpr._base import RigidityRegressor, reciprocal
 from skpr._blocks import resolve_alpha, resolve_blocks
+from skpr._calibration import leave_one_out
 from skpr._linalg import (
-    block_inverse_quadratic_form,
-    factor_least_squares,
-    inverse_quadratic_form,
-    matvec,
+    CHUNK,
+    COND_QR_SWITCH,
+    LEVERAGE_DIRECT,
+    block_quadratic_form,
+    cholesky_upper,
+    chunks,
+    condition_estimate,
+    dual_leave_one_out,
+    dual_quadratic_form,
+    factor_gram,
+    factor_rows_qr,
+    quadratic_form,
+    warn_if_rounding_dominates,
 )
+from skpr._statistics import GramStatistics, weighted_rows
+from skpr._validation import check_bool, check_choice
+
+_SOLVERS = ("auto", "cholesky", "qr", "dual")
 
 
 class BlockRidge(RigidityRegressor):
@@ -20,12 +37,12 @@ class BlockRidge(RigidityRegressor):
     .. math:: L(w, c) = \\tfrac12 \\sum_i s_i (y_i - x_i \\cdot w - c)^2
               + \\tfrac12 \\sum_b \\alpha_b \\lVert w_b \\rVert^2
 
-    and keeps the Cholesky factor of its Hessian
-    ``H = X^T S X + Lambda`` (on weighted-centered ``X`` when an intercept is
-    fitted).  Every rigidity is then one triangular solve:
-    PR (:meth:`predict_rigidity`), LPR (:meth:`local_rigidity`), CPR
-    (:meth:`component_rigidity`), and the calibrated standard deviation
-    ``sqrt(uncertainty_scale_ / PR)`` of :meth:`predict`.
+    and keeps one factorization of its Hessian ``H = X^T S X + Lambda`` (on
+    weighted-centered ``X`` when an intercept is fitted).  Every rigidity is
+    then a quadratic form with that factor: PR (:meth:`predict_rigidity`),
+    LPR (:meth:`local_rigidity`), CPR (:meth:`component_rigidity`), and the
+    calibrated standard deviation ``sqrt(uncertainty_scale_ / PR)`` of
+    :meth:`predict`.
 
     Parameters
     ----------
@@ -45,21 +62,35 @@ class BlockRidge(RigidityRegressor):
         ``"loo"``: fit :attr:`uncertainty_scale_` by maximum likelihood on the
         closed-form leave-one-out residuals (no refits).  ``None``: scale 1
         until :meth:`calibrate` is called with held-out data.
-    solver : {"auto", "cholesky", "qr"}, default="auto"
+    solver : {"auto", "cholesky", "qr", "dual"}, default="auto"
         How the Hessian is factored.  ``"cholesky"`` forms the normal
-        equations; ``"qr"`` factors ``[sqrt(S) X; sqrt(Lambda)]`` without
-        squaring its condition number (about twice the cost); ``"auto"``
-        switches to QR when the normal equations would lose more than half
-        of the digits.
+        equations (``F x F``); ``"qr"`` factors ``[sqrt(S) X; sqrt(Lambda)]``
+        without squaring its condition number (about twice the cost);
+        ``"dual"`` factors the ``n x n`` matrix
+        ``A = S^{-1} + X Lambda^{-1} X^T`` (Woodbury), the cheaper one when
+        there are fewer samples than features (SOAP, ACE).  ``"auto"`` takes
+        the dual when the samples with positive weight are fewer than the
+        features, else Cholesky, switching to QR when the normal equations
+        would lose more than half of the digits.  All give the same numbers.
 
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,)
     intercept_ : float
-    cholesky_ : ndarray of shape (n_features, n_features)
-        Upper-triangular ``R`` with ``R^T R = H`` (positive diagonal).
     solver_ : str
-        ``"cholesky"`` or ``"qr"``, the factorization that was used.
+        ``"cholesky"``, ``"qr"`` or ``"dual"``, the factorization used.
+    cholesky_ : ndarray
+        Upper-triangular factor with a positive diagonal: for
+        ``solver_ in ("cholesky", "qr")`` of the Hessian, shape
+        ``(n_features, n_features)``; for ``solver_ == "dual"`` of ``A``,
+        shape ``(n_support, n_support)``.  Both are of the matrices built with
+        the normalized weights ``s / weight_scale_`` and regularization
+        ``alpha_ / weight_scale_`` (the same matrices for unit weights).
+    support_ : ndarray of int, shape (n_support,)
+        Training rows with positive weight (only ``solver_ == "dual"``).
+    weight_scale_ : float
+        ``max(sample_weight)``, by which weights and alpha are normalized
+        inside the fit (1 for unit weights).
     blocks_ : tuple of slice
         Column range of each block.
     block_names_ : tuple of str
@@ -73,16 +104,30 @@ class BlockRidge(RigidityRegressor):
         ``a`` in ``var(x) = a / R(x)``.
     loo_residual_, loo_rigidity_ : ndarray of shape (n_samples,)
         Leave-one-out residuals and rigidities of the training rows (only
-        with ``calibration="loo"``).
+        with ``calibration="loo"``).  A row of zeros without intercept has an
+        infinite rigidity and is left out of the scale.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when X had column names.
 
     Notes
     -----
-    Fit costs ``O(n F^2 + F^3)`` (``X^T S X``, one Cholesky, and one
-    triangular solve for the leave-one-out leverages); every query costs
-    ``O(F^2)`` per row, ``B`` times that for the CPR of ``B`` blocks.
+    Primal routes: fit ``O(n F^2 + F^3)`` (``X^T S X``, one Cholesky, and
+    one triangular solve for the leave-one-out leverages); queries ``O(F^2)``
+    per row, ``B`` times that for the CPR of ``B`` blocks.  Dual route: fit
+    ``O(n^2 F + n^3)``, queries ``O(n F + n^2)`` per row.
+
+    Leave-one-out values are exact near interpolation (leverages near 1,
+    which arise when ``n <= F`` and alpha is small): whenever
+    ``n_support <= n_features`` they come from the dual identities
+    ``1 - h_i = P_ii / s_i`` and ``r_i^loo = (P y)_i / P_ii``
+    (:func:`skpr._linalg.dual_leave_one_out`), whatever the solver of the
+    coefficients.  With more rows than features a leverage within ``1e-6``
+    of 1 loses digits, and a warning says so.
+
+    The dual route's PR of a query inside the span of the training rows
+    loses about ``eps * (x^T Lambda^{-1} x) / q(x)`` in relative accuracy, as
+    a Gaussian process does; the primal routes do not.
 
     References
     ----------
@@ -103,6 +148,16 @@ class BlockRidge(RigidityRegressor):
     >>> bool(np.allclose(model.predict_components(X).sum(1) + model.intercept_,
     ...                  model.predict(X)))
     True
+
+    With more features than samples the dual route gives the same numbers:
+
+    >>> X_wide = rng.normal(size=(20, 300))
+    >>> y_wide = X_wide[:, 0] + 0.1 * rng.normal(size=20)
+    >>> wide = BlockRidge(alpha=0.1).fit(X_wide, y_wide)
+    >>> primal = BlockRidge(alpha=0.1, solver="cholesky").fit(X_wide, y_wide)
+    >>> wide.solver_, bool(np.allclose(wide.predict_rigidity(X_wide[:5]),
+    ...                                primal.predict_rigidity(X_wide[:5])))
+    ('dual', True)
     """
 
     def __init__(
@@ -120,75 +175,220 @@ class BlockRidge(RigidityRegressor):
         self.calibration = calibration
         self.solver = solver
 
+    def _check_params(self):
+        check_bool(self.fit_intercept, "fit_intercept")
+        self._check_calibration()
+        check_choice(
+            self.solver,
+            "solver",
+            _SOLVERS,
+            explanation="'auto' picks 'dual' for fewer samples than features and "
+            "'cholesky' (or 'qr' when ill-conditioned) otherwise.",
+        )
+
+    # ------------------------------------------------------------------ fit
+
     def _fit(self, X, y, sample_weight):
-        if self.solver not in ("auto", "cholesky", "qr"):
-            raise ValueError(
-                f"solver must be 'auto', 'cholesky' or 'qr', got {self.solver!r}."
-            )
+        self.__dict__.pop("support_", None)
         self.blocks_, self.block_names_ = resolve_blocks(
             self.blocks, X.shape[1], getattr(self, "feature_names_in_", None)
         )
         self.alpha_, alpha_diag = resolve_alpha(
             self.alpha, self.blocks_, self.block_names_
         )
-        self.sample_weight_sum_ = float(sample_weight.sum())
-        if self.fit_intercept:
-            # With weighted centering the intercept decouples from w: H becomes
-            # block diagonal, diag(H_c, sum(s)).
-            self.X_offset_ = sample_weight @ X / self.sample_weight_sum_
-            y_offset = sample_weight @ y / self.sample_weight_sum_
+        # normalized with the weights (see RigidityRegressor)
+        self._alpha_diag = alpha_diag / self.weight_scale_
+        n_support = int(np.count_nonzero(sample_weight))
+        self._weight_sum = float(sample_weight.sum())
+        self.sample_weight_sum_ = self._weight_sum * self.weight_scale_
+        solver = self.solver
+        if solver == "dual" or (solver == "auto" and n_support < X.shape[1]):
+            self.X_offset_, self._y_offset = self._offsets(X, y, sample_weight)
+            system = self._dual_system(X, y, sample_weight)
+            # PR of rows in the span of the data is k - u^T A^-1 u, which loses
+            # about eps * max(s k) in relative accuracy: beyond half the digits
+            # auto leaves for QR, like the normal equations (the same loss)
+            interpolation = float(np.max(sample_weight[system[0]] * np.diag(system[2])))
+            if solver == "dual" or interpolation <= COND_QR_SWITCH:
+                warn_if_rounding_dominates(interpolation, stacklevel=4)
+                self._fit_dual(y, sample_weight, *system)
+            else:
+                self._fit_primal(X, y, sample_weight, "qr")
         else:
-            self.X_offset_ = np.zeros(X.shape[1])
-            y_offset = 0.0
-        # One (n, F) temporary, centered and weighted in place; X is untouched.
-        Xw = np.subtract(X, self.X_offset_, order="C")
-        yw = y - y_offset
-        root_weight = np.sqrt(sample_weight)
-        if np.any(sample_weight != 1.0):
-            Xw *= root_weight[:, None]
-            yw *= root_weight
-        factor, self.coef_, self.solver_ = factor_least_squares(
-            Xw, yw, alpha_diag, solver=self.solver
-        )
-        # Rows of a QR factor may carry a sign; fixing the diagonal positive
-        # makes it the unique Cholesky factor whatever the solver.
-        self.cholesky_ = np.sign(np.diag(factor))[:, None] * factor
-        self.intercept_ = float(y_offset - self.X_offset_ @ self.coef_)
-        if self.calibration != "loo":
-            return None
-        # PR of the training rows from the rows already centered and weighted:
-        # |R^-T sqrt(s) (x - xbar)|^2 / s = (x - xbar)^T H_c^-1 (x - xbar).
-        positive = sample_weight > 0
-        if positive.all():
-            quadratic = inverse_quadratic_form(self.cholesky_, Xw) / sample_weight
-        else:  # a zero-weight row is zero in Xw: take it as a query
-            quadratic = np.empty(X.shape[0])
-            quadratic[positive] = (
-                inverse_quadratic_form(self.cholesky_, Xw[positive])
-                / sample_weight[positive]
-            )
-            quadratic[~positive] = inverse_quadratic_form(
-                self.cholesky_, X[~positive] - self.X_offset_
-            )
+            self._fit_primal(X, y, sample_weight, solver)
+        self.intercept_ = float(self._y_offset - self.X_offset_ @ self.coef_)
+
+    def _offsets(self, X, y, sample_weight):
         if self.fit_intercept:
-            quadratic += 1.0 / self.sample_weight_sum_
-        return reciprocal(quadratic)
+            return (
+                sample_weight @ X / self._weight_sum,
+                float(sample_weight @ y / self._weight_sum),
+            )
+        return np.zeros(X.shape[1]), 0.0
+
+    def _fit_primal(self, X, y, sample_weight, solver):
+        # summarize the rows, factor, solve: only the first step reads rows
+        factor = None
+        if solver in ("auto", "cholesky"):
+            statistics = GramStatistics.from_rows(
+                X, y, sample_weight, centered=self.fit_intercept
+            )
+            self.X_offset_, self._y_offset = statistics.x_mean, statistics.y_mean
+            try:
+                factor = factor_gram(statistics.xx, self._alpha_diag)
+            except np.linalg.LinAlgError:
+                if solver == "cholesky":
+                    raise
+            condition = np.inf if factor is None else condition_estimate(factor)
+            if factor is not None and (
+                solver == "cholesky" or condition <= COND_QR_SWITCH
+            ):
+                warn_if_rounding_dominates(condition, stacklevel=5)
+                self.solver_ = "cholesky"
+                self.cholesky_ = factor
+                self.coef_ = linalg.cho_solve((factor, False), statistics.xy)
+                return
+        self.X_offset_, self._y_offset = self._offsets(X, y, sample_weight)
+        Xw, yw = weighted_rows(X, y, sample_weight, self.X_offset_, self._y_offset)
+        self.cholesky_, self.coef_ = factor_rows_qr(Xw, yw, self._alpha_diag)
+        warn_if_rounding_dominates(condition_estimate(self.cholesky_), stacklevel=5)
+        self.solver_ = "qr"
+
+    def _dual_system(self, X, y, sample_weight):
+        """``A = S^{-1} + Xc Lambda^{-1} Xc^T`` on the rows with positive weight.
+
+        Returns
+        -------
+        support : ndarray of int, shape (n_support,)
+        rows : ndarray of shape (n_support, n_features)
+            The centered support rows.
+        kernel : ndarray of shape (n_support, n_support)
+            ``Xc Lambda^{-1} Xc^T`` (full, symmetric).
+        factor : ndarray of shape (n_support, n_support)
+            Upper Cholesky factor of ``A``.
+        """
+        support = np.flatnonzero(sample_weight > 0)
+        rows = np.subtract(X[support], self.X_offset_, order="C")
+        scaled = rows / np.sqrt(self._alpha_diag)
+        # C-ordered rows: their transpose is Fortran, A^T A = rows rows^T
+        kernel = linalg.blas.dsyrk(1.0, scaled.T, trans=1)
+        del scaled
+        kernel = np.triu(kernel) + np.triu(kernel, 1).T
+        system = np.array(kernel, order="F")
+        system[np.diag_indices_from(system)] += 1.0 / sample_weight[support]
+        factor = cholesky_upper(system, what="A = S^-1 + X Lambda^-1 X^T")
+        return support, rows, kernel, factor
+
+    def _fit_dual(self, y, sample_weight, support, rows, kernel, factor):
+        # kept until the leave-one-out pass, which needs it with an intercept
+        self._loo_kernel = kernel if self.fit_intercept else None
+        self.support_ = support
+        self.cholesky_ = factor
+        self._support_rows = rows
+        dual_coef = linalg.cho_solve((factor, False), y[support] - self._y_offset)
+        self.coef_ = (rows.T @ dual_coef) / self._alpha_diag
+        self.solver_ = "dual"
+        if self.calibration != "loo":
+            del self._loo_kernel
+
+    # ------------------------------------------------------ leave-one-out
+
+    def _leave_one_out(self, X, y, sample_weight):
+        residual = y - self._predict(X)
+        positive = sample_weight > 0
+        leverage = np.zeros(X.shape[0])
+        complement = np.ones(X.shape[0])
+        rigidity = np.full(X.shape[0], np.nan)
+        if not positive.all():
+            rigidity[~positive] = reciprocal(self._quadratic_form(X[~positive]))
+        weight = sample_weight[positive]
+        if self.solver_ == "dual" or np.count_nonzero(positive) <= X.shape[1]:
+            # exact near interpolation, whatever the solver of the coefficients
+            if self.solver_ == "dual":
+                factor, kernel = self.cholesky_, self.__dict__.pop("_loo_kernel")
+            else:
+                _, _, kernel, factor = self._dual_system(X, y, sample_weight)
+                if not self.fit_intercept:
+                    kernel = None
+            loo_residual, loo_complement = dual_leave_one_out(
+                factor, y[positive] - self._y_offset, weight, kernel=kernel
+            )
+            complement[positive] = loo_complement
+            residual[positive] = loo_residual * loo_complement
+            lever = 1.0 - loo_complement
+            # h = 1 - (1 - h) cancels when h is tiny: take s q directly there
+            weak = lever < LEVERAGE_DIRECT
+            if np.any(weak):
+                rows = np.flatnonzero(positive)[weak]
+                lever[weak] = weight[weak] * self._quadratic_form(X[rows])
+            leverage[positive] = lever
+        else:
+            Xw, _ = weighted_rows(
+                X[positive], y[positive], weight, self.X_offset_, self._y_offset
+            )
+            lever = quadratic_form(self.cholesky_, Xw)
+            if self.fit_intercept:
+                lever += weight / self._weight_sum
+            leverage[positive] = lever
+            complement[positive] = 1.0 - lever
+            close = complement[positive] < LEVERAGE_DIRECT
+            if np.any(close):
+                warnings.warn(
+                    f"{np.count_nonzero(close)} training rows have a leverage "
+                    "within 1e-6 of 1, so their leave-one-out residuals and "
+                    "rigidities lose digits in the primal factor. "
+                    "solver='dual' computes them exactly.",
+                    linalg.LinAlgWarning,
+                    stacklevel=4,
+                )
+        return leave_one_out(residual, leverage, complement, sample_weight, rigidity)
+
+    # -------------------------------------------------------------- queries
 
     def _predict(self, X):
-        return matvec(X, self.coef_) + self.intercept_
+        out = np.empty(X.shape[0])
+        for rows in chunks(X.shape[0]):
+            out[rows] = linalg.blas.dgemv(1.0, X[rows].T, self.coef_, trans=1)
+        return out + self.intercept_
 
     def _predict_components(self, X):
         return np.stack([X[:, b] @ self.coef_[b] for b in self.blocks_], axis=1)
 
+    def _dual_forms(self, X, block, *, centered):
+        """``g^T H^{-1} g`` in the dual for ``g`` = rows of X in ``block``."""
+        inverse_alpha = 1.0 / self._alpha_diag[block]
+        support_rows = self._support_rows[:, block]
+        out = np.empty(X.shape[0])
+        for rows in chunks(X.shape[0], CHUNK):
+            g = X[rows, block]
+            if centered:
+                g = g - self.X_offset_[block]
+            scaled = g * inverse_alpha
+            out[rows] = dual_quadratic_form(
+                self.cholesky_,
+                support_rows @ scaled.T,
+                np.einsum("ij,ij->i", g, scaled),
+            )
+        return out
+
     def _quadratic_form(self, X):
         # g = [x, 1]; in the centered parameters H = diag(H_c, sum(s)).
-        quadratic = inverse_quadratic_form(self.cholesky_, X - self.X_offset_)
+        if self.solver_ == "dual":
+            quadratic = self._dual_forms(X, slice(None), centered=True)
+        else:
+            quadratic = quadratic_form(self.cholesky_, X, offset=self.X_offset_)
         if self.fit_intercept:
-            quadratic += 1.0 / self.sample_weight_sum_
+            quadratic += 1.0 / self._weight_sum
         return quadratic
 
     def _local_quadratic_form(self, X_local):
-        return inverse_quadratic_form(self.cholesky_, X_local)
+        if self.solver_ == "dual":
+            return self._dual_forms(X_local, slice(None), centered=False)
+        return quadratic_form(self.cholesky_, X_local)
 
     def _component_quadratic_form(self, X):
-        return block_inverse_quadratic_form(self.cholesky_, X, self.blocks_)
+        if self.solver_ == "dual":
+            return np.stack(
+                [self._dual_forms(X, b, centered=False) for b in self.blocks_], axis=1
+            )
+        return block_quadratic_form(self.cholesky_, X, self.blocks_)

@@ -90,3 +90,26 @@ def check_structure_index(structure_index, n_rows, n_structures=None):
             f"{n_structures}."
         )
     return index, int(n_structures)
+
+
+def check_bool(value, name):
+    """A parameter that must be ``True`` or ``False`` (numpy booleans too)."""
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
+
+
+def check_choice(value, name, choices, *, explanation=""):
+    """A parameter that must be one of ``choices`` (compared with ``==``)."""
+    if not any(value is choice or _equal(value, choice) for choice in choices):
+        listed = ", ".join(repr(choice) for choice in choices)
+        raise ValueError(
+            f"{name} must be one of {listed}, got {value!r}."
+            + (f" {explanation}" if explanation else "")
+        )
+    return value
+
+
+def _equal(value, choice):
+    # strings and None only: an array compared with == would be ambiguous
+    return isinstance(value, str) and isinstance(choice, str) and value == choice

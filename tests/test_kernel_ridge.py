@@ -466,7 +466,7 @@ def test_error_kernel_not_positive_definite():
     X = np.array([[1.0, 0.0], [0.0, 1.0]] * 3)
     y = np.arange(6.0)
     with pytest.raises(
-        ValueError, match=r"K~ \+ S\^\{-1\}.*not positive definite.*increase alpha"
+        ValueError, match=r"A = K~ \+ S\^-1.*not positive definite.*Increase alpha"
     ):
         BlockKernelRidge(alpha=0.5, kernel=off_diagonal_kernel).fit(X[:2], y[:2])
     # for larger alpha the factorization succeeds, but the leave-one-out

@@ -635,7 +635,7 @@ def test_error_multi_output_y():
 
 def test_error_bad_calibration_and_solver():
     X, y, _, _ = make_data()
-    with pytest.raises(ValueError, match="calibration must be 'loo'"):
+    with pytest.raises(ValueError, match="calibration must be one of 'loo', None"):
         BlockRidge(calibration="held-out").fit(X, y)
     with pytest.raises(ValueError, match="solver must be"):
         BlockRidge(solver="svd").fit(X, y)
