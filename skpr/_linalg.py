@@ -61,8 +61,9 @@ NOT_POSITIVE_DEFINITE = (
 )
 
 
-def chunks(n_rows, chunk=CHUNK):
-    """Consecutive slices of at most ``chunk`` rows covering ``range(n_rows)``."""
+def chunks(n_rows, chunk=None):
+    """Consecutive slices of at most ``chunk`` rows (default :data:`CHUNK`)."""
+    chunk = CHUNK if chunk is None else chunk
     return [slice(start, start + chunk) for start in range(0, n_rows, chunk)]
 
 

@@ -106,8 +106,10 @@ def negative_log_likelihood(y_true, y_pred, y_std, *, sample_weight=None):
     """
     error, y_std = _check_predictions(y_true, y_pred, y_std)
     weights = check_sample_weight(sample_weight, error.shape[0])
-    nll = 0.5 * np.log(2 * np.pi * y_std**2) + 0.5 * (error / y_std) ** 2
-    return float(np.average(nll, weights=weights))
+    # log(s) rather than log(s^2): s^2 underflows for s below 1e-154
+    with np.errstate(over="ignore"):
+        nll = 0.5 * np.log(2 * np.pi) + np.log(y_std) + 0.5 * (error / y_std) ** 2
+    return float(np.average(nll, weights=weights / weights.max()))
 
 
 def expected_sigma_coverage(n_sigma=(1, 2, 3)):
@@ -374,6 +376,9 @@ def nll_scorer(estimator, X, y):
     Returns
     -------
     float
+        ``-inf`` when some ``y_std`` is zero and that prediction is wrong,
+        ``+inf`` when every zero-``y_std`` prediction is exact (the limit of
+        the likelihood), so that model selection still ranks such models.
 
     Examples
     --------
@@ -396,4 +401,12 @@ def nll_scorer(estimator, X, y):
             f"(e.g. BlockRidge, BayesianRidge); {type(estimator).__name__}.predict "
             "failed with it. Score this estimator with another metric."
         ) from exc
+    y_std = np.asarray(y_std, dtype=float)
+    if np.any(y_std == 0):
+        # a zero-width Gaussian (a model whose uncertainty scale is 0, e.g. for
+        # a constant target): its likelihood is infinite where it is right and
+        # zero where it is wrong; any wrong prediction makes the score -inf
+        error = np.asarray(y, dtype=float) - np.asarray(y_pred, dtype=float)
+        zero = y_std == 0
+        return -np.inf if np.any(error[zero] != 0) else np.inf
     return -negative_log_likelihood(y, y_pred, y_std)

@@ -9,7 +9,6 @@ from skpr._base import RigidityRegressor, reciprocal
 from skpr._blocks import resolve_alpha, resolve_blocks
 from skpr._calibration import leave_one_out
 from skpr._linalg import (
-    CHUNK,
     COND_QR_SWITCH,
     LEVERAGE_DIRECT,
     block_quadratic_form,
@@ -204,11 +203,20 @@ class BlockRidge(RigidityRegressor):
         solver = self.solver
         if solver == "dual" or (solver == "auto" and n_support < X.shape[1]):
             self.X_offset_, self._y_offset = self._offsets(X, y, sample_weight)
-            system = self._dual_system(X, y, sample_weight)
+            try:
+                system = self._dual_system(X, y, sample_weight)
+            except np.linalg.LinAlgError:
+                if solver == "dual":
+                    raise
+                system = None
             # PR of rows in the span of the data is k - u^T A^-1 u, which loses
             # about eps * max(s k) in relative accuracy: beyond half the digits
             # auto leaves for QR, like the normal equations (the same loss)
-            interpolation = float(np.max(sample_weight[system[0]] * np.diag(system[2])))
+            interpolation = (
+                np.inf
+                if system is None
+                else float(np.max(sample_weight[system[0]] * np.diag(system[2])))
+            )
             if solver == "dual" or interpolation <= COND_QR_SWITCH:
                 warn_if_rounding_dominates(interpolation, stacklevel=4)
                 self._fit_dual(y, sample_weight, *system)
@@ -359,7 +367,7 @@ class BlockRidge(RigidityRegressor):
         inverse_alpha = 1.0 / self._alpha_diag[block]
         support_rows = self._support_rows[:, block]
         out = np.empty(X.shape[0])
-        for rows in chunks(X.shape[0], CHUNK):
+        for rows in chunks(X.shape[0]):
             g = X[rows, block]
             if centered:
                 g = g - self.X_offset_[block]
