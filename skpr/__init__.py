@@ -7,6 +7,7 @@ Discuss. (2024), doi:10.1039/d4fd00101j.
 """
 
 from skpr._kernel_ridge import BlockKernelRidge
+from skpr._local import local_features
 from skpr._metrics import (
     binned_rmse_rmv,
     calibration_report,
@@ -33,6 +34,7 @@ __all__ = [
     "error_std_correlation",
     "expected_sigma_coverage",
     "farthest_point_sampling",
+    "local_features",
     "miscalibration_area",
     "negative_log_likelihood",
     "nll_scorer",

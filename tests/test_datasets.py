@@ -2,7 +2,8 @@
 
 The raw files are read here independently of the loaders (``np.load`` for the
 ``.npz`` files, a small hand-written extended-XYZ parser for the ``.xyz`` files),
-and the loaders must agree with them.
+and the loaders must agree with them. Each description (``descr/<name>.rst``)
+must be the loader's ``DESCR``, part of its docstring and included by the docs.
 """
 
 import copy
@@ -10,6 +11,7 @@ import re
 import shlex
 import sys
 from importlib.resources import as_file, files
+from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
@@ -44,9 +46,26 @@ ALL_LOADERS = (
 )
 ASE_LOADERS = (load_qm9, load_ethanol, load_carbon)
 
+#: the structure loaders need the optional ASE (skpr[atomistic])
+needs_ase = pytest.mark.skipif(
+    find_spec("ase") is None, reason='needs ASE: pip install "skpr[atomistic]"'
+)
+LOADER_PARAMS = [
+    pytest.param(loader, marks=needs_ase) if loader in ASE_LOADERS else loader
+    for loader in ALL_LOADERS
+]
+
+
+DOCS_PAGE = Path(__file__).resolve().parents[1] / "docs" / "datasets.rst"
+
 
 def _data(name):
     return files("skpr.datasets") / "data" / name
+
+
+def _description_file(loader):
+    name = loader.__name__.removeprefix("load_")
+    return files("skpr.datasets") / "descr" / f"{name}.rst"
 
 
 def _raw_npz(name):
@@ -152,6 +171,7 @@ def test_degenerate_methane_matches_file():
 # --------------------------------------------------------------------------- xyz
 
 
+@needs_ase
 def test_qm9_shapes_fields_and_units():
     from ase import Atoms
 
@@ -174,6 +194,7 @@ def test_qm9_shapes_fields_and_units():
         assert_array_equal(atoms.positions, _floats(frame["columns"]["pos"]))
 
 
+@needs_ase
 def test_ethanol_forces_are_calculator_results_matching_file():
     ethanol = load_ethanol()
     frames = _parse_extxyz("ethanol_reduced_100.xyz")
@@ -196,6 +217,7 @@ def test_ethanol_forces_are_calculator_results_matching_file():
         assert_array_equal(atoms.positions, _floats(frame["columns"]["pos"]))
 
 
+@needs_ase
 def test_carbon_forces_and_virial_match_file():
     carbon = load_carbon()
     frames = _parse_extxyz("carbon_reduced_100.xyz")
@@ -222,6 +244,7 @@ def test_carbon_forces_and_virial_match_file():
         )
 
 
+@needs_ase
 @pytest.mark.parametrize(
     ("loader", "name", "key"),
     [
@@ -288,7 +311,7 @@ def _assert_same(left, right):
             assert a == b
 
 
-@pytest.mark.parametrize("loader", ALL_LOADERS)
+@pytest.mark.parametrize("loader", LOADER_PARAMS)
 def test_loaders_return_independent_copies(loader):
     expected = copy.deepcopy(loader())
     first = loader()
@@ -297,6 +320,7 @@ def test_loaders_return_independent_copies(loader):
     _assert_same(expected, loader())
 
 
+@needs_ase
 @pytest.mark.parametrize(
     ("loader", "stored_forces"),
     [
@@ -326,7 +350,7 @@ def test_data_and_licence_ship_with_the_package():
     )
 
 
-@pytest.mark.parametrize("loader", ALL_LOADERS)
+@pytest.mark.parametrize("loader", LOADER_PARAMS)
 def test_descr_names_origin_and_licence(loader):
     descr = loader().DESCR
     assert "BSD 3-Clause License" in descr
@@ -345,7 +369,45 @@ def test_missing_ase_raises_helpful_import_error(loader, monkeypatch):
 def test_public_names_are_the_loaders_and_are_documented():
     loaders = sorted(loader.__name__ for loader in ALL_LOADERS)
     assert sorted(skpr.datasets.__all__) == loaders
-    docs = Path(__file__).resolve().parents[1] / "docs" / "datasets.rst"
-    text = docs.read_text(encoding="utf-8")
-    for name in loaders:
-        assert f".. autofunction:: skpr.datasets.{name}" in text
+    text = DOCS_PAGE.read_text(encoding="utf-8")
+    # the autosummary table of the page, one generated page per loader
+    listed = re.findall(r"^   (load_\w+)$", text, flags=re.MULTILINE)
+    assert sorted(listed) == loaders
+    assert ".. currentmodule:: skpr.datasets" in text
+
+
+# ------------------------------------------------------------------ descriptions
+
+
+@pytest.mark.parametrize("loader", LOADER_PARAMS)
+def test_descr_is_the_description_file_and_is_in_the_docstring(loader):
+    text = _description_file(loader).read_text(encoding="utf-8")
+    assert loader().DESCR == text
+    # between the one-line summary and the numpydoc sections
+    summary, rest = loader.__doc__.split("\n\n", 1)
+    assert summary.startswith("Load ")
+    assert rest.startswith(text.strip() + "\n\nReturns\n-------\n")
+
+
+def test_every_description_has_a_loader_and_is_included_in_the_docs():
+    descr = files("skpr.datasets") / "descr"
+    shipped = sorted(item.name for item in descr.iterdir() if item.is_file())
+    expected = sorted(_description_file(loader).name for loader in ALL_LOADERS)
+    assert shipped == expected
+    included = re.findall(
+        r"^\.\. include:: \.\./skpr/datasets/descr/(\S+)$",
+        DOCS_PAGE.read_text(encoding="utf-8"),
+        flags=re.MULTILINE,
+    )
+    assert sorted(included) == expected
+
+
+@pytest.mark.parametrize("loader", ALL_LOADERS)
+def test_description_fits_in_a_docstring(loader):
+    # A section title inside a docstring breaks numpydoc and autodoc, and a
+    # doctest prompt would run as a test of the loader.
+    lines = _description_file(loader).read_text(encoding="utf-8").splitlines()
+    adornment = re.compile(r"""^([=\-~^"'`#*+:.])\1{2,}\s*$""")
+    assert not [line for line in lines if adornment.match(line)]
+    assert not [line for line in lines if line.lstrip().startswith(">>>")]
+    assert lines[0].strip() and not lines[0].startswith(" ")

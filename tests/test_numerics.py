@@ -225,9 +225,9 @@ def test_forced_dual_on_interpolating_data_warns_that_digits_are_lost():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(5, 30))
     with pytest.warns(linalg.LinAlgWarning, match="lost in rounding"):
-        BlockRidge(
-            1e-17, solver="dual", fit_intercept=False, calibration=None
-        ).fit(X, rng.normal(size=5))
+        BlockRidge(1e-17, solver="dual", fit_intercept=False, calibration=None).fit(
+            X, rng.normal(size=5)
+        )
     # with an intercept the centered rows are singular: A cannot be factored
     with pytest.raises(np.linalg.LinAlgError, match="A = S\\^-1 \\+ X Lambda"):
         BlockRidge(1e-17, solver="dual", calibration=None).fit(X, rng.normal(size=5))

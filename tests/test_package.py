@@ -1,18 +1,22 @@
 """The package as a user meets it: public names, the demo, the examples."""
 
+import os
 import re
 import runpy
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from sklearn.model_selection import train_test_split
 
 import skpr
+import skpr._demo
 from skpr import BlockRidge
-from skpr._demo import run_demo
+from skpr.__main__ import main
+from skpr._demo import check_figure_path, run_demo
 from skpr.datasets import load_nice_methane
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,11 +54,34 @@ def test_core_does_not_import_atomistic_packages():
     assert out.stdout.strip() == "[]"
 
 
-def test_demo_reports_what_an_independent_fit_gives(tmp_path):
-    lines = []
-    figure = tmp_path / "calibration.png"
-    result = run_demo(figure, print=lines.append)
-    assert figure.stat().st_size > 10_000
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """Run the demo once, under the svg backend with one pyplot figure open."""
+    matplotlib = pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    previous = matplotlib.get_backend()
+    matplotlib.use("svg")  # not Agg, so that a switch to Agg would show
+    figure = plt.figure()
+    try:
+        before = (matplotlib.get_backend(), plt.get_fignums())
+        lines = []
+        output = tmp_path_factory.mktemp("demo") / "calibration.png"
+        result = run_demo(output, print=lines.append)
+        after = (matplotlib.get_backend(), plt.get_fignums())
+    finally:
+        plt.close(figure)
+        matplotlib.use(previous)
+    return SimpleNamespace(
+        result=result, lines=lines, output=output, before=before, after=after
+    )
+
+
+def test_demo_reports_what_an_independent_fit_gives(demo_run):
+    result, lines = demo_run.result, demo_run.lines
+    assert demo_run.output.read_bytes().startswith(b"\x89PNG")
+    assert demo_run.output.stat().st_size > 10_000
+    assert result["figure"] == str(demo_run.output)
     assert any("test RMSE" in line for line in lines)
     data = load_nice_methane()
     X_train, X_test, y_train, y_test = train_test_split(
@@ -70,6 +97,128 @@ def test_demo_reports_what_an_independent_fit_gives(tmp_path):
     )
 
 
+def test_demo_leaves_the_callers_matplotlib_state_alone(demo_run):
+    backend, figures = demo_run.before
+    assert backend == "svg" and len(figures) == 1
+    assert demo_run.after == demo_run.before
+
+
+def test_demo_figure_without_matplotlib_prints_a_hint(monkeypatch, tmp_path):
+    for name in ("matplotlib", "matplotlib.figure", "matplotlib.backend_bases"):
+        monkeypatch.setitem(sys.modules, name, None)
+    lines = []
+    y = np.linspace(1.0, 2.0, 10)
+    output = tmp_path / "missing" / "f.png"
+    check_figure_path(output)  # nothing will be written, so nothing to check
+    written = skpr._demo._write_figure(output, y, y + 0.1, y, print=lines.append)
+    assert written is None
+    assert lines == [
+        'matplotlib is not installed: pip install "skpr[plot]" for the figure'
+    ]
+    assert not output.parent.exists()
+
+
+BAD_OUTPUTS = [
+    ("missing/folder/x.png", r"the folder '\S*missing/folder' does not exist"),
+    (".", r"it is a folder; give a file name such as"),
+    ("x.txt", r"it has suffix '\.txt', and the suffix sets the image format"),
+    ("x", r"it has no suffix, .* use one of \.eps, .*\.png"),
+    ("x.pgf", r"suffix '\.pgf'"),
+    ("a_file/x.png", r"'\S*a_file' is not a folder"),
+]
+
+
+@pytest.mark.parametrize(("output", "message"), BAD_OUTPUTS)
+def test_demo_checks_the_output_before_any_work(output, message, tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a_file").write_text("")
+
+    def no_work():
+        raise AssertionError("the data was loaded before the output was checked")
+
+    monkeypatch.setattr(skpr._demo, "load_nice_methane", no_work)
+    with pytest.raises(ValueError, match="cannot write the calibration figure to"):
+        run_demo(output)
+    with pytest.raises(ValueError, match=message):
+        check_figure_path(output)
+
+
+@pytest.mark.parametrize(("output", "message"), BAD_OUTPUTS)
+def test_command_line_rejects_a_bad_output_in_one_line(
+    output, message, tmp_path, monkeypatch, capsys
+):
+    pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", "--output", output])
+    assert exit_info.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    usage, error = err.splitlines()
+    assert usage.startswith("usage: python -m skpr demo")
+    assert error.startswith(
+        "python -m skpr demo: error: argument --output: cannot write the "
+        f"calibration figure to {output!r}: "
+    )
+    assert re.search(message, error)
+
+
+def test_command_line_checks_writable_folder_and_the_default(
+    tmp_path, monkeypatch, capsys
+):
+    pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    # os.access is patched: permissions are not enforced for root
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "'skpr-demo-calibration.png': the folder '.' is not writable" in err
+    with pytest.raises(ValueError, match=r"the folder '\.' is not writable"):
+        check_figure_path("x.png")
+
+
+def test_demo_refuses_a_read_only_figure_file(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    existing = tmp_path / "old.png"
+    existing.write_bytes(b"")
+    access = os.access
+    monkeypatch.setattr(
+        os, "access", lambda path, mode: access(path, mode) and path != existing
+    )
+    with pytest.raises(ValueError, match="the file exists and is read-only"):
+        check_figure_path(existing)
+    check_figure_path(tmp_path / "new.png")
+
+
+def test_command_line_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: python -m skpr [-h] COMMAND ...")
+    assert "demo" in out and "python -m skpr demo --help" in out
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", "--help"])
+    assert exit_info.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())  # undo argparse's wrapping
+    assert out.startswith("usage: python -m skpr demo [-h] [--output FILE] [--seed N]")
+    for text in (
+        "NICE methane",
+        'pip install "skpr[plot]"',
+        "--output FILE file for the calibration figure; its folder must exist",
+        ".png, .ps, .svg",
+        "checked before any work",
+        "(default: skpr-demo-calibration.png, in the current folder)",
+        "--seed N seed of the random train/test split (default: 0)",
+    ):
+        assert text in out
+
+
 def test_command_line_demo(tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "skpr", "demo", "--output", str(tmp_path / "f.png")],
@@ -79,16 +228,40 @@ def test_command_line_demo(tmp_path):
         check=True,
     )
     assert "test RMSE" in out.stdout and "f.png" in out.stdout
+    assert (tmp_path / "f.png").stat().st_size > 10_000
     bad = subprocess.run(
         [sys.executable, "-m", "skpr", "dmeo"], capture_output=True, text=True
     )
     assert bad.returncode == 2 and "invalid choice: 'dmeo'" in bad.stderr
 
 
+def test_command_line_bad_output_exits_2_without_traceback(tmp_path):
+    bad = subprocess.run(
+        [sys.executable, "-m", "skpr", "demo", "--output", "missing/folder/x.png"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert bad.returncode == 2
+    assert bad.stdout == ""  # nothing was fitted
+    assert "Traceback" not in bad.stderr
+    assert bad.stderr.splitlines()[-1] == (
+        "python -m skpr demo: error: argument --output: cannot write the "
+        "calibration figure to 'missing/folder/x.png': the folder "
+        "'missing/folder' does not exist; create it first or choose a file in "
+        "an existing folder"
+    )
+    assert not (tmp_path / "missing").exists()
+
+
 @pytest.mark.parametrize(
     "script", sorted((ROOT / "examples").glob("plot_*.py")), ids=lambda p: p.name
 )
+@pytest.mark.slow
 def test_example_runs(script, monkeypatch, tmp_path):
+    if "skpr.atomistic" in script.read_text():
+        pytest.importorskip("ase")
+        pytest.importorskip("featomic")
     import matplotlib
 
     matplotlib.use("Agg")

@@ -3,9 +3,9 @@
 import pickle
 import warnings
 
-import mpmath
 import numpy as np
 import pytest
+from oracles import mpmath_rigidity
 from scipy.linalg import LinAlgWarning
 from sklearn.compose import ColumnTransformer
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
@@ -200,6 +200,7 @@ def test_calibrate_on_held_out_data(fitted):
     )
 
 
+@pytest.mark.slow
 def test_loo_calibration_is_right_when_the_model_is():
     """Targets drawn from the prior that ridge regression assumes (w ~ N(0, I),
     no noise, more features than rows): the predictive error is Gaussian with
@@ -300,20 +301,6 @@ def test_integer_weights_equal_repeated_rows():
     )
 
 
-def high_precision_rigidity(X, Xq, alpha, digits=60):
-    """PR without intercept in mpmath arithmetic from the exact float inputs."""
-    with mpmath.workdps(digits):
-        A = mpmath.matrix(X.tolist())
-        H = A.T * A
-        for k in range(X.shape[1]):
-            H[k, k] += mpmath.mpf(alpha)
-        out = []
-        for g in Xq:
-            column = mpmath.matrix(g.tolist())
-            out.append(float(1 / (column.T * mpmath.lu_solve(H, column))[0]))
-    return np.array(out)
-
-
 def test_tiny_alpha_is_accurate_at_condition_number_1e14():
     """alpha = 1e-14 on order-one features with more features than rows:
     cond(H) ~ 1e14, which the normal equations cannot resolve."""
@@ -322,7 +309,7 @@ def test_tiny_alpha_is_accurate_at_condition_number_1e14():
     y = rng.normal(size=5)
     # queries off and on the row space of X (PR ~ 1e-14 and ~ 1)
     Xq = np.vstack([rng.normal(size=(3, 8)), rng.normal(size=(3, 5)) @ X])
-    reference = high_precision_rigidity(X, Xq, 1e-14)
+    reference = mpmath_rigidity(X, Xq, 1e-14)
     with warnings.catch_warnings():
         warnings.simplefilter("error", LinAlgWarning)
         auto = BlockRidge(1e-14, fit_intercept=False, calibration=None).fit(X, y)
@@ -349,7 +336,7 @@ def test_feature_scales_alone_do_not_force_qr():
     assert auto.solver_ == "cholesky"
     assert np.linalg.cond(X.T @ X + alpha * np.eye(5)) > 1e15
     Xq = rng.normal(size=(4, 5)) * scales
-    reference = high_precision_rigidity(X, Xq, alpha)
+    reference = mpmath_rigidity(X, Xq, alpha)
     np.testing.assert_allclose(auto.predict_rigidity(Xq), reference, rtol=1e-9)
 
 
@@ -480,7 +467,11 @@ def test_grid_search_over_per_block_alpha():
     # GridSearchCV.predict takes no keywords; the refitted pipeline does
     y_pred, y_std = search.best_estimator_.predict(X[:4], return_std=True)
     np.testing.assert_array_equal(y_pred, search.predict(X[:4]))
-    assert y_std.shape == (4,) and np.all(y_std > 0)
+    scaler, ridge = search.best_estimator_
+    rigidity = ridge.predict_rigidity(scaler.transform(X[:4]))
+    np.testing.assert_allclose(
+        y_std, np.sqrt(ridge.uncertainty_scale_ / rigidity), rtol=1e-12
+    )
 
 
 def test_blocks_from_feature_names():
@@ -641,6 +632,47 @@ def test_error_bad_calibration_and_solver():
         BlockRidge(solver="svd").fit(X, y)
     with pytest.raises(ValueError, match="at least 2 samples"):
         BlockRidge().fit(X[:1], y[:1])
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"fit_intercept": "no"}, "fit_intercept must be True or False"),
+        ({"fit_intercept": None}, "fit_intercept must be True or False"),
+        ({"alpha": True}, "alpha must be a positive float.*got True"),
+        ({"alpha": "1.0"}, "alpha must be a positive float.*got '1.0'"),
+        ({"alpha": None, "blocks": [2, 5]}, "alpha must be a positive float.*got None"),
+        ({"alpha": [1.0, "2"], "blocks": [2, 5]}, "holds non-numbers"),
+        ({"alpha": [[1.0, 2.0]], "blocks": [2, 5]}, "alpha must be a positive float"),
+        ({"solver": "svd"}, "solver must be one of 'auto', 'cholesky', 'qr', 'dual'"),
+        ({"calibration": "held-out"}, "calibration must be one of 'loo', None"),
+    ],
+)
+def test_error_loose_parameters_are_refused(params, match):
+    """fit_intercept='no' fitted an intercept, alpha=True or '1.0' was
+    accepted, alpha=None with two blocks reported '1 values'."""
+    X, y, _, _ = make_data()
+    with pytest.raises(ValueError, match=match):
+        BlockRidge(**params).fit(X, y)
+
+
+def test_numpy_scalars_and_zero_dimensional_alpha_are_accepted():
+    X, y, _, _ = make_data()
+    reference = BlockRidge(alpha=0.5).fit(X, y).coef_
+    for alpha in (np.float64(0.5), np.array(0.5), np.float32(0.5), [0.5]):
+        np.testing.assert_allclose(BlockRidge(alpha=alpha).fit(X, y).coef_, reference)
+
+
+def test_refit_leaves_no_stale_fitted_attributes():
+    """loo_residual_ of an earlier fit survived a refit with calibration=None."""
+    X, y, _, _ = make_data(n_samples=12, n_features=30)
+    model = BlockRidge().fit(X, y)
+    assert model.solver_ == "dual" and hasattr(model, "support_")
+    model.set_params(calibration=None, solver="cholesky").fit(X, y)
+    assert not hasattr(model, "loo_residual_")
+    assert not hasattr(model, "loo_rigidity_")
+    assert not hasattr(model, "support_")
+    assert model.uncertainty_scale_ == 1.0
 
 
 def test_error_blocks_not_a_list():

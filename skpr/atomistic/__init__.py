@@ -5,11 +5,16 @@ This subpackage needs the optional dependencies ASE and featomic
 
 Transformers take a list of ``ase.Atoms`` as ``X`` (one sample per structure,
 so ``Pipeline``, ``cross_validate`` and ``GridSearchCV`` split by structure)
-and return one row per structure:
+and return one row per structure, with ``transform_local`` (per-atom rows,
+for the LPR) and ``transform_gradients`` (position gradients, for force
+rows):
 
-- :class:`SoapPowerSpectrum` and :class:`LodeDescriptor` (featomic), with
-  ``transform_local`` (per-atom rows, for the LPR) and ``transform_gradients``
-  (position gradients, for force rows);
+- :class:`SoapPowerSpectrum` and :class:`LodeDescriptor`, rotation
+  invariants computed by featomic;
+- :class:`SphericalExpansion` and :class:`LodeExpansion`, the per-atom
+  density coefficients themselves (rotation covariant), from which
+  :func:`power_spectrum` and :func:`radial_spectrum` build invariants and
+  :func:`separate_center_types` per-element columns;
 - :class:`CompositionFeatures`, atom counts per element.
 
 :func:`transform_local` and :func:`transform_gradients` do the same for a
@@ -22,24 +27,35 @@ try:
     import ase  # noqa: F401
     import featomic  # noqa: F401
 except ImportError as error:  # pragma: no cover - depends on the environment
-    raise ImportError(
+    raise ModuleNotFoundError(
         "skpr.atomistic needs the optional dependencies ASE and featomic, which "
         f"are not installed ({error}). Install them with: "
         'pip install "skpr[atomistic]"'
     ) from error
 
 from skpr.atomistic._composition import CompositionFeatures
-from skpr.atomistic._descriptors import LodeDescriptor, SoapPowerSpectrum
 from skpr.atomistic._forces import energy_force_rows
+from skpr.atomistic._invariants import (
+    power_spectrum,
+    radial_spectrum,
+    separate_center_types,
+)
+from skpr.atomistic._lode import LodeDescriptor, LodeExpansion
 from skpr.atomistic._regressor import EnergyForceRegressor
+from skpr.atomistic._soap import SoapPowerSpectrum, SphericalExpansion
 from skpr.atomistic._union import transform_gradients, transform_local
 
 __all__ = [
     "CompositionFeatures",
     "EnergyForceRegressor",
     "LodeDescriptor",
+    "LodeExpansion",
     "SoapPowerSpectrum",
+    "SphericalExpansion",
     "energy_force_rows",
+    "power_spectrum",
+    "radial_spectrum",
+    "separate_center_types",
     "transform_gradients",
     "transform_local",
 ]

@@ -1,20 +1,12 @@
 """Atom counts per element: the per-element offsets of extensive energies."""
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 
-from skpr import pool_structures
-from skpr.atomistic._structures import (
-    check_known_species,
-    check_structures,
-    learn_species,
-    structure_index,
-    symbols,
-)
+from skpr.atomistic._base import StructureTransformer
+from skpr.atomistic._structures import symbols
 
 
-class CompositionFeatures(TransformerMixin, BaseEstimator):
+class CompositionFeatures(StructureTransformer):
     """Number of atoms of each element in each structure.
 
     A linear model on these columns is a sum of one energy per element, the
@@ -44,7 +36,8 @@ class CompositionFeatures(TransformerMixin, BaseEstimator):
 
     Notes
     -----
-    Cost ``O(n_atoms)``.
+    :meth:`transform_local` gives the one-hot element of each atom and
+    :meth:`transform_gradients` zeros.  Cost ``O(n_atoms)``.
 
     Examples
     --------
@@ -68,93 +61,13 @@ class CompositionFeatures(TransformerMixin, BaseEstimator):
                 f"{self.pooling!r}."
             )
 
-    def fit(self, X, y=None):
-        """Fix the species list.
-
-        Parameters
-        ----------
-        X : list of ase.Atoms
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self
-        """
-        structures = check_structures(X, caller="CompositionFeatures")
-        self._check_params()
-        self.species_ = learn_species(
-            structures, self.species, caller="CompositionFeatures"
-        )
-        return self
-
-    def _validated(self, X):
-        check_is_fitted(self)
-        self._check_params()
-        structures = check_structures(X, caller="CompositionFeatures")
-        check_known_species(structures, self.species_, caller="CompositionFeatures")
-        return structures
-
-    def transform(self, X):
-        """Counts (or fractions) of each element.
-
-        Parameters
-        ----------
-        X : list of ase.Atoms
-
-        Returns
-        -------
-        ndarray of shape (n_structures, n_species)
-        """
-        X_local, index = self.transform_local(X)
-        return pool_structures(
-            X_local, index, pooling=self.pooling, n_structures=len(X)
-        )
-
-    def transform_local(self, X):
-        """One-hot element of each atom, and the structure of each atom.
-
-        Parameters
-        ----------
-        X : list of ase.Atoms
-
-        Returns
-        -------
-        X_local : ndarray of shape (n_atoms_total, n_species)
-        structure_index : ndarray of int64, shape (n_atoms_total,)
-        """
-        structures = self._validated(X)
+    def _local_features(self, structures):
         numbers = np.concatenate([atoms.numbers for atoms in structures])
-        X_local = (numbers[:, None] == self.species_[None, :]).astype(float)
-        return X_local, structure_index(structures)
+        return (numbers[:, None] == self.species_[None, :]).astype(float)
 
-    def transform_gradients(self, X):
-        """Position gradients of the counts: zeros.
+    def _pooled_gradients(self, structures):
+        n_atoms = sum(len(atoms) for atoms in structures)
+        return np.zeros((n_atoms, 3, self.species_.size))
 
-        Parameters
-        ----------
-        X : list of ase.Atoms
-
-        Returns
-        -------
-        gradients : ndarray of shape (3 * n_atoms_total, n_species)
-        structure_index : ndarray of int64, shape (n_atoms_total,)
-        """
-        structures = self._validated(X)
-        index = structure_index(structures)
-        return np.zeros((3 * index.size, self.species_.size)), index
-
-    def get_feature_names_out(self, input_features=None):
-        """Chemical symbol of each column.
-
-        Parameters
-        ----------
-        input_features : None
-            Ignored.
-
-        Returns
-        -------
-        ndarray of str, shape (n_species,)
-        """
-        check_is_fitted(self)
-        return np.asarray(symbols(self.species_), dtype=object)
+    def _feature_names(self):
+        return symbols(self.species_)

@@ -25,6 +25,71 @@ def _as_2d(array, name, n_features=None):
     return values
 
 
+def _check_energies(energies, n_structures):
+    """Energies as a new float array of shape (n_structures,), all finite."""
+    values = np.array(energies, dtype=float)  # a copy, never a view
+    if values.shape != (n_structures,):
+        raise ValueError(
+            f"energies must have one value per structure, shape "
+            f"({n_structures},); got shape {values.shape}."
+        )
+    missing = np.flatnonzero(~np.isfinite(values))
+    if missing.size:
+        raise ValueError(
+            f"energies contain NaN or infinity for {missing.size} structures "
+            f"(first: {missing[:10].tolist()}); every energy is a training "
+            "target. Remove those structures, or pass energies=None to train on "
+            "forces alone."
+        )
+    return values
+
+
+def _check_forces(forces, index):
+    """Forces as a new flat float array, atom by atom (x, y, z), all finite.
+
+    Accepts shape (n_atoms_total, 3) or (3 * n_atoms_total,); with exactly
+    three atoms a (3, 3) array is read as (n_atoms_total, 3).
+    """
+    n_atoms = index.size
+    try:
+        values = np.array(forces, dtype=float)  # a copy, never a view
+    except ValueError as error:  # a ragged list of per-structure arrays
+        raise ValueError(
+            f"forces must be one array of shape ({n_atoms}, 3), the atoms of all "
+            f"structures concatenated; got a sequence that is not one array "
+            f"({error}). Concatenate per-structure forces with "
+            "np.concatenate(forces)."
+        ) from error
+    if values.shape not in ((n_atoms, 3), (3 * n_atoms,)):
+        hint = ""
+        if values.shape == (3, n_atoms):
+            hint = (
+                " It looks transposed, one row per direction: pass forces.T "
+                "(shape (n_atoms_total, 3))."
+            )
+        elif values.ndim == 3 and values.shape[0] * values.shape[1] == n_atoms:
+            hint = (
+                " It looks like one (n_structures, n_atoms, 3) stack: pass "
+                "np.concatenate(forces)."
+            )
+        raise ValueError(
+            f"forces must hold 3 components per atom ({n_atoms} atoms in "
+            f"structure_index): shape ({n_atoms}, 3), or ({3 * n_atoms},) flat "
+            f"atom by atom (x, y, z); got shape {values.shape}.{hint}"
+        )
+    values = values.reshape(-1)
+    bad = np.flatnonzero(~np.isfinite(values.reshape(n_atoms, 3)).all(axis=1))
+    if bad.size:
+        structures = np.unique(index[bad])
+        raise ValueError(
+            f"forces contain NaN or infinity on {bad.size} atoms of structures "
+            f"{structures[:10].tolist()}; every force component is a training "
+            "target. Remove those structures, or pass forces=None to train on "
+            "energies alone."
+        )
+    return values
+
+
 def _per_structure(weight, name, n_structures):
     """A weight given as a scalar or one value per structure, checked."""
     if isinstance(weight, Real):
@@ -87,11 +152,15 @@ def energy_force_rows(
         ``a`` (all structures concatenated) and direction ``k``, e.g. from
         :func:`transform_gradients`.  Needed with ``forces``.
     energies : array-like of shape (n_structures,) or None
-        Reference energies; ``None`` for force-only training (force matching
-        of coarse-grained models, paper section 6).
+        Reference energies, finite; ``None`` for force-only training (force
+        matching of coarse-grained models, paper section 6).
     forces : array-like of shape (n_atoms_total, 3) or (3 * n_atoms_total,) or None
-        Reference forces in the atom order of ``gradients``; ``None`` for
-        energy-only training.
+        Reference forces in the atom order of ``gradients``, finite: one row
+        per atom (all structures concatenated, e.g.
+        ``np.concatenate(per_structure_forces)``), or the same flattened atom
+        by atom (x, y, z).  A transposed ``(3, n_atoms_total)`` array is
+        refused (with exactly three atoms a ``(3, 3)`` array is read as one
+        row per atom).  ``None`` for energy-only training.
     structure_index : array-like of int, shape (n_atoms_total,), optional
         The structure of each atom.  Needed with ``forces`` or
         ``energy_weight_scaling``.
@@ -117,6 +186,13 @@ def energy_force_rows(
     y : ndarray of shape (n_rows,)
         Energies, then forces flattened atom by atom (x, y, z).
     sample_weight : ndarray of shape (n_rows,)
+
+    Raises
+    ------
+    ValueError
+        If an input has the wrong shape (e.g. transposed forces), if
+        ``energies``, ``forces``, ``features`` or ``gradients`` hold NaN or
+        infinity, or if a weight is negative.
 
     Notes
     -----
@@ -192,12 +268,7 @@ def energy_force_rows(
 
     X_parts, y_parts, weight_parts = [], [], []
     if energies is not None:
-        energies = np.asarray(energies, dtype=float)
-        if energies.shape != (n_structures,):
-            raise ValueError(
-                f"energies must have one value per structure, shape "
-                f"({n_structures},); got shape {energies.shape}."
-            )
+        energies = _check_energies(energies, n_structures)
         weights = _per_structure(energy_weight, "energy_weight", n_structures)
         if energy_weight_scaling is not None:
             if np.any(n_atoms == 0):
@@ -223,13 +294,7 @@ def energy_force_rows(
                 f"{index.size} atoms, so {3 * index.size} rows; got "
                 f"{gradients.shape[0]}."
             )
-        forces = np.asarray(forces, dtype=float).reshape(-1)
-        if forces.shape != (3 * index.size,):
-            raise ValueError(
-                f"forces must hold 3 components per atom ({index.size} atoms in "
-                f"structure_index, so shape ({index.size}, 3)); got "
-                f"{forces.size} values."
-            )
+        forces = _check_forces(forces, index)
         weights = _per_structure(force_weight, "force_weight", n_structures)
         X_parts.append(gradients)  # negated when copied into X below
         y_parts.append(forces)

@@ -2,13 +2,108 @@
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
-from skpr import BlockRidge
+from skpr import BlockKernelRidge, BlockRidge
 from skpr._validation import check_sample_weight
 from skpr.atomistic._forces import energy_force_rows
 from skpr.atomistic._structures import check_structures, read_forces
 from skpr.atomistic._union import _parts, transform_gradients, transform_local
+
+#: What the refusals of a regressor suggest instead.
+_LINEAR_REGRESSORS = (
+    "Use a model linear in the features: skpr.BlockRidge(fit_intercept=False), "
+    "skpr.BlockKernelRidge(kernel='linear'), or a scikit-learn linear model "
+    "with coef_ and sample_weight such as Ridge(fit_intercept=False). A "
+    "non-linear model of the descriptor needs the chain rule through its "
+    "kernel, which EnergyForceRegressor does not do; fit one on energies alone "
+    "with make_pipeline(descriptor, BlockKernelRidge(kernel='rbf'))."
+)
+
+_WHY_LINEAR = (
+    "EnergyForceRegressor needs a regressor linear in the features, E = X . w: "
+    "its force rows -dX/dr . w and predict_forces are the same linear function "
+    "of the feature gradients, which is wrong for any other model."
+)
+
+_INTERCEPT = (
+    "The regressor fits an intercept, which would be added to every force "
+    "prediction. Use a regressor with fit_intercept=False, e.g. "
+    "BlockRidge(fit_intercept=False), and put CompositionFeatures in the "
+    "descriptor for the per-element energy offsets."
+)
+
+
+def _check_regressor(regressor, use_forces):
+    """Refuse, before any descriptor is computed, what is known to be wrong.
+
+    ``BlockRidge`` is linear; ``BlockKernelRidge`` is linear when every block
+    has the string kernel ``"linear"``.  Other regressors are checked after
+    their fit by :func:`_check_fitted_linear`.
+    """
+    name = type(regressor).__name__
+    if isinstance(regressor, BlockKernelRidge):
+        kernel = regressor.kernel
+        kernels = list(kernel) if isinstance(kernel, list | tuple) else [kernel]
+        other = [k for k in kernels if not (isinstance(k, str) and k == "linear")]
+        if other:
+            raise ValueError(
+                f"{_WHY_LINEAR} BlockKernelRidge is linear only when every block "
+                f"has kernel='linear'; got kernel={kernel!r}. {_LINEAR_REGRESSORS}"
+            )
+    elif not isinstance(regressor, BlockRidge) and not has_fit_parameter(
+        regressor, "sample_weight"
+    ):
+        raise ValueError(
+            f"{name}.fit takes no sample_weight, but the loss weights of the "
+            f"energy and force rows are passed as sample_weight. "
+            f"{_LINEAR_REGRESSORS}"
+        )
+    if use_forces and regressor.get_params().get("fit_intercept", False):
+        raise ValueError(_INTERCEPT)
+
+
+def _check_fitted_linear(regressor, rows, use_forces):
+    """Refuse a fitted regressor whose predictions are not ``X @ coef_ + b``.
+
+    ``BlockRidge`` and ``BlockKernelRidge`` passed :func:`_check_regressor`
+    already.  Any other regressor must expose ``coef_`` (one value per
+    feature) and predict ``rows @ coef_ + intercept_`` on its training rows,
+    which rules out, e.g., a generalized linear model with a log link; with
+    force rows its intercept must be zero.  Costs one ``predict`` of the
+    training rows.
+    """
+    if isinstance(regressor, BlockRidge | BlockKernelRidge):
+        return
+    name = type(regressor).__name__
+    values = np.asarray(rows, dtype=float)
+    coef = getattr(regressor, "coef_", None)
+    if coef is None or np.size(coef) != values.shape[1]:
+        found = "no coef_" if coef is None else f"coef_ of shape {np.shape(coef)}"
+        raise ValueError(
+            f"{_WHY_LINEAR} {name} has {found} after fit (expected one "
+            f"coefficient per feature, {values.shape[1]}), so it is not known "
+            f"to be linear. {_LINEAR_REGRESSORS}"
+        )
+    intercept = np.ravel(getattr(regressor, "intercept_", 0.0)).astype(float)
+    if intercept.size != 1:
+        raise ValueError(
+            f"{_WHY_LINEAR} {name} has {intercept.size} intercepts; expected "
+            f"one output. {_LINEAR_REGRESSORS}"
+        )
+    coef = np.ravel(coef).astype(float)
+    linear = values @ coef + intercept[0]
+    difference = np.abs(np.ravel(regressor.predict(rows)) - linear)
+    # rounding of a dot product is bounded by the sum of the absolute terms
+    bound = 1e-8 * (np.abs(values) @ np.abs(coef) + abs(intercept[0]))
+    if not np.all(difference <= bound + np.finfo(float).tiny):
+        raise ValueError(
+            f"{_WHY_LINEAR} {name}.predict differs from X @ coef_ + intercept_ "
+            f"on the training rows by up to {difference.max():.3g} (a link "
+            f"function, as in a generalized linear model?). {_LINEAR_REGRESSORS}"
+        )
+    if use_forces and intercept[0] != 0:
+        raise ValueError(f"{_INTERCEPT} {name} fitted intercept_={intercept[0]:.6g}.")
 
 
 def _check_sum_pooling(descriptor):
@@ -42,8 +137,13 @@ class EnergyForceRegressor(RegressorMixin, BaseEstimator):
         CompositionFeatures())``.  With ``set_output(transform="pandas")`` the
         regressor sees column names (for ``BlockRidge(blocks="names")``).
     regressor : regressor, default=None
-        A linear model accepting ``sample_weight``, without intercept when
-        forces are fitted.  ``None`` means ``BlockRidge(fit_intercept=False)``.
+        A model linear in the features, accepting ``sample_weight``, without
+        intercept when forces are fitted: :class:`skpr.BlockRidge`,
+        :class:`skpr.BlockKernelRidge` with ``kernel="linear"`` for every
+        block, or a scikit-learn linear model with ``coef_`` such as
+        ``Ridge(fit_intercept=False)``.  ``None`` means
+        ``BlockRidge(fit_intercept=False)``.  The rigidities
+        (``predict_rigidity``, ``local_rigidity``) need a skpr regressor.
     energy_weight : float, default=1.0
         :math:`\\lambda_E` (1/energy²).
     force_weight : float, default=1.0
@@ -66,6 +166,14 @@ class EnergyForceRegressor(RegressorMixin, BaseEstimator):
     per-atom array ``"forces"`` or ``"force"``.  ``y=None`` trains on forces
     alone; the energy is then known only up to a constant per element, and
     ``score`` needs energies.
+
+    Force rows are :math:`-\\partial X / \\partial r \\cdot w` and
+    :meth:`predict_forces` is :math:`-\\partial E / \\partial r` only for a
+    model linear in the features, :math:`E = X \\cdot w`; ``fit`` refuses
+    others (a ``BlockKernelRidge`` with a non-"linear" kernel, a regressor
+    without ``coef_``, or one whose ``predict`` is not
+    ``X @ coef_ + intercept_``), with or without forces.  For a non-linear
+    model of energies alone use ``make_pipeline(descriptor, regressor)``.
 
     Cost: the descriptor gradients (see
     :meth:`SoapPowerSpectrum.transform_gradients`) plus the regressor's fit on
@@ -135,26 +243,19 @@ class EnergyForceRegressor(RegressorMixin, BaseEstimator):
                 "energies, or a positive force_weight to train on forces."
             )
         structure_weight = check_sample_weight(sample_weight, len(structures))
-        self.regressor_ = (
+        regressor = (
             BlockRidge(fit_intercept=False)
             if self.regressor is None
             else clone(self.regressor)
         )
-        if use_forces and self.regressor_.get_params().get("fit_intercept", False):
-            raise ValueError(
-                "The regressor fits an intercept, which would be added to every "
-                "force prediction. Use a regressor with fit_intercept=False, e.g. "
-                "BlockRidge(fit_intercept=False), and put CompositionFeatures in "
-                "the descriptor for the per-element energy offsets."
-            )
-        self.descriptor_ = clone(self.descriptor).fit(structures)
+        _check_regressor(regressor, use_forces)
+        descriptor = clone(self.descriptor).fit(structures)
         if use_forces:
-            _check_sum_pooling(self.descriptor_)
-        features = self.descriptor_.transform(structures)
-        self._columns = getattr(features, "columns", None)
+            _check_sum_pooling(descriptor)
+        features = descriptor.transform(structures)
         gradients = forces = index = None
         if use_forces:
-            gradients, index = transform_gradients(self.descriptor_, structures)
+            gradients, index = transform_gradients(descriptor, structures)
             forces = np.concatenate(
                 [read_forces(atoms, i) for i, atoms in enumerate(structures)]
             )
@@ -168,8 +269,21 @@ class EnergyForceRegressor(RegressorMixin, BaseEstimator):
             force_weight=self.force_weight * structure_weight,
             energy_weight_scaling=self.energy_weight_scaling,
         )
-        self.regressor_.fit(rows, targets, sample_weight=weights)
+        regressor.fit(rows, targets, sample_weight=weights)
+        _check_fitted_linear(regressor, rows, use_forces)
+        # fitted attributes only once everything passed
+        self.descriptor_, self.regressor_ = descriptor, regressor
+        self._columns = getattr(features, "columns", None)
         return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # X is a list of ase.Atoms, not an array: scikit-learn's checks and
+        # tools must not feed it (or expect) a 2-D array
+        tags.input_tags.two_d_array = False
+        # with force rows the energies are optional (force-only training)
+        tags.target_tags.required = self.force_weight == 0
+        return tags
 
     def _frame(self, rows):
         if self._columns is None:

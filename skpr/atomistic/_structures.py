@@ -1,9 +1,9 @@
 """Checks and bookkeeping for lists of ``ase.Atoms``.
 
 Every transformer of :mod:`skpr.atomistic` takes one structure per sample. The
-helpers here turn such a list into the flat arrays the rest of skpr works with:
-atomic numbers, the integer ``structure_index`` of every atom, and the offset of
-each structure's first atom.
+helpers here check such a list (types, finite coordinates, no coincident
+atoms) and turn it into the flat arrays the rest of skpr works with: atomic
+numbers and the integer ``structure_index`` of every atom.
 """
 
 from numbers import Integral
@@ -11,6 +11,12 @@ from numbers import Integral
 import ase
 import numpy as np
 from ase.data import atomic_numbers, chemical_symbols
+from scipy.spatial import KDTree
+
+#: Two atoms closer than this (in Å, periodic images included) are refused as
+#: duplicates: no physical structure has them, and featomic's gradients of
+#: the density of two coincident atoms are infinite.
+MIN_DISTANCE = 1e-3
 
 
 def check_structures(structures, *, caller):
@@ -27,6 +33,15 @@ def check_structures(structures, *, caller):
     -------
     list of ase.Atoms
         The same objects (never copied or modified).
+
+    Raises
+    ------
+    TypeError
+        For anything but a non-empty sequence of ``ase.Atoms``.
+    ValueError
+        For a structure without atoms, with NaN or infinite positions or
+        cell, or with two atoms closer than :data:`MIN_DISTANCE` (periodic
+        images included); the message names the structure and the atoms.
     """
     if isinstance(structures, ase.Atoms):
         raise TypeError(
@@ -52,7 +67,80 @@ def check_structures(structures, *, caller):
             )
         if len(atoms) == 0:
             raise ValueError(f"Structure {i} has no atoms; remove it.")
+        _check_geometry(atoms, i)
     return structures
+
+
+def _check_geometry(atoms, position):
+    """Refuse non-finite coordinates and coincident atoms in one structure."""
+    bad = np.flatnonzero(~np.isfinite(atoms.positions).all(axis=1))
+    if bad.size:
+        raise ValueError(
+            f"Structure {position} ({atoms.get_chemical_formula()}) has NaN or "
+            f"infinite positions for atoms {bad[:10].tolist()}"
+            f"{' ...' if bad.size > 10 else ''}. Every coordinate must be a finite "
+            "number of Å; fix or remove the structure."
+        )
+    if not np.isfinite(atoms.cell.array).all():
+        raise ValueError(
+            f"Structure {position} ({atoms.get_chemical_formula()}) has a NaN or "
+            f"infinite cell {atoms.cell.array.tolist()}. Give finite cell vectors "
+            "in Å, or a zero cell and pbc=False for a molecule."
+        )
+    pairs = close_pairs(atoms, MIN_DISTANCE)
+    if len(pairs):
+        i, j = pairs[0]
+        more = f" (and {len(pairs) - 1} more pairs)" if len(pairs) > 1 else ""
+        raise ValueError(
+            f"Structure {position} ({atoms.get_chemical_formula()}): atoms {i} and "
+            f"{j} are closer than {MIN_DISTANCE} Å{more}, counting periodic images. "
+            "Two atoms at the same place are a duplicate (their descriptor "
+            "gradients are infinite); remove one of them."
+        )
+
+
+def close_pairs(atoms, distance):
+    """Pairs of distinct atoms closer than ``distance``, periodic images included.
+
+    Periodic directions are searched in fractional coordinates with a
+    toroidal k-d tree, with the radius enlarged by the smallest singular
+    value of the cell so that no Cartesian pair is missed; candidates are then
+    checked by their Cartesian minimum-image distance.  An atom close to its
+    own periodic image (a cell vector shorter than ``distance``) is not a pair.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        With finite positions and cell.
+    distance : float
+        In Å.
+
+    Returns
+    -------
+    ndarray of int, shape (n_pairs, 2)
+        ``i < j`` in each row.
+
+    Notes
+    -----
+    Cost ``O(n_atoms log n_atoms)`` for a dense structure.
+    """
+    pbc = np.asarray(atoms.pbc, dtype=bool)
+    if pbc.any():
+        cell = np.asarray(atoms.cell.complete())
+        points = np.linalg.solve(cell.T, atoms.positions.T).T
+        wrapped = points[:, pbc] % 1.0
+        wrapped[wrapped >= 1.0] = 0.0  # -1e-17 % 1.0 rounds to 1.0
+        points[:, pbc] = wrapped
+        radius = distance / np.linalg.svd(cell, compute_uv=False)[-1]
+        tree = KDTree(points, boxsize=np.where(pbc, 1.0, 0.0))
+    else:
+        cell = np.eye(3)
+        points, radius, tree = atoms.positions, distance, KDTree(atoms.positions)
+    candidates = tree.query_pairs(radius, output_type="ndarray").reshape(-1, 2)
+    displacement = points[candidates[:, 1]] - points[candidates[:, 0]]
+    displacement[:, pbc] -= np.round(displacement[:, pbc])
+    pairs = candidates[np.linalg.norm(displacement @ cell, axis=1) < distance]
+    return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
 
 
 def structure_index(structures):

@@ -41,7 +41,8 @@ def _parts(descriptor, method):
         raise TypeError(
             f"{type(descriptor).__name__} has no method {method}; use the "
             "transformers of skpr.atomistic (SoapPowerSpectrum, LodeDescriptor, "
-            "CompositionFeatures) or a FeatureUnion of them."
+            "SphericalExpansion, LodeExpansion, CompositionFeatures) or a "
+            "FeatureUnion of them."
         )
     return [(descriptor, 1.0)]
 

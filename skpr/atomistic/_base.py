@@ -1,0 +1,187 @@
+"""The base class of every structure transformer of :mod:`skpr.atomistic`.
+
+A structure transformer takes a list of ``ase.Atoms`` (one sample per
+structure), learns nothing at ``fit`` but the species list (which fixes the
+columns), and offers three views of the same per-atom features ``x_i``:
+
+- ``transform``: one pooled row per structure, the sum (or mean) of ``x_i``;
+- ``transform_local``: the rows ``x_i`` themselves with their
+  ``structure_index`` (for the LPR);
+- ``transform_gradients``: the position gradients of the pooled rows (for
+  force rows).
+
+Subclasses compute; this class validates, pools and shapes.
+"""
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from skpr import pool_structures
+from skpr.atomistic._structures import (
+    check_known_species,
+    check_structures,
+    learn_species,
+    structure_index,
+)
+
+
+class StructureTransformer(TransformerMixin, BaseEstimator):
+    """Shared machinery of the transformers on lists of structures (not public).
+
+    Subclasses store their parameters in ``__init__`` (including ``species``
+    and ``pooling``) and implement these hooks:
+
+    ``_check_params() -> None``
+        Raise for invalid parameters (called at fit and transform).
+    ``_check_input(structures) -> None``
+        Raise for structures the transformer cannot handle (at fit and
+        transform); the default accepts every structure that passed
+        :func:`check_structures`.
+    ``_check_computable() -> None``
+        Raise a ``ValueError`` if the parameters cannot be computed with,
+        found only by trying (called once at fit); the default does nothing.
+    ``_local_features(structures) -> ndarray (n_atoms_total, n_features)``
+        Per-atom rows, structures concatenated, atoms in ase order.
+    ``_pooled_gradients(structures) -> ndarray (n_atoms_total, 3, n_features)``
+        ``[a, k]`` is the derivative of the pooled row of atom ``a``'s
+        structure (with ``self.pooling``) with respect to its coordinate ``k``.
+    ``_feature_names() -> list of str``
+        One name per column, from the fitted ``species_``.
+    """
+
+    def _check_params(self):
+        if self.pooling not in ("sum", "mean"):
+            raise ValueError(
+                f"pooling must be 'sum' (extensive targets such as total energies) "
+                f"or 'mean' (intensive targets), got {self.pooling!r}."
+            )
+
+    def _check_input(self, structures):
+        pass
+
+    def _check_computable(self):
+        pass
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # X is a list of ase.Atoms, not a 2-D array: scikit-learn's estimator
+        # checks (which feed arrays) skip these transformers.
+        tags.input_tags.two_d_array = False
+        return tags
+
+    def fit(self, X, y=None):
+        """Fix the species list (the columns); no other state is learned.
+
+        Parameters
+        ----------
+        X : list of ase.Atoms
+            Training structures.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self
+        """
+        name = type(self).__name__
+        structures = check_structures(X, caller=name)
+        self._check_params()
+        self._check_input(structures)
+        self._check_computable()
+        self.species_ = learn_species(structures, self.species, caller=name)
+        return self
+
+    def _validated(self, X):
+        check_is_fitted(self)
+        name = type(self).__name__
+        structures = check_structures(X, caller=name)
+        self._check_params()
+        self._check_input(structures)
+        check_known_species(structures, self.species_, caller=name)
+        return structures
+
+    def transform(self, X):
+        """Pooled features of each structure.
+
+        .. math:: X_A = \\sum_{i \\in A} x_i \\quad\\text{or}\\quad
+                  \\frac{1}{n_A} \\sum_{i \\in A} x_i
+
+        Parameters
+        ----------
+        X : list of ase.Atoms
+
+        Returns
+        -------
+        ndarray of shape (n_structures, n_features)
+        """
+        structures = self._validated(X)
+        return pool_structures(
+            self._local_features(structures),
+            structure_index(structures),
+            pooling=self.pooling,
+            n_structures=len(structures),
+        )
+
+    def transform_local(self, X):
+        """Per-atom features and the structure of each atom.
+
+        Pass the rows to :meth:`skpr.BlockRidge.local_rigidity` for the LPR of
+        every atom of a model fitted on :meth:`transform`;
+        ``skpr.pool_structures(X_local, structure_index, pooling=pooling)``
+        equals ``transform(X)``.
+
+        Parameters
+        ----------
+        X : list of ase.Atoms
+
+        Returns
+        -------
+        X_local : ndarray of shape (n_atoms_total, n_features)
+            One row per atom, structures concatenated, atoms in ase order.
+        structure_index : ndarray of int64, shape (n_atoms_total,)
+        """
+        structures = self._validated(X)
+        return self._local_features(structures), structure_index(structures)
+
+    def transform_gradients(self, X):
+        """Gradients of the pooled features with respect to atomic positions.
+
+        Row ``3 a + k`` holds :math:`\\partial X_A / \\partial r_{a,k}`, the
+        derivative of the pooled row of the structure ``A`` that atom ``a``
+        (counted over all structures, in ase order) belongs to, with respect
+        to its Cartesian coordinate ``k`` (x, y, z).  Minus these rows are the
+        force rows of :func:`energy_force_rows`: a model ``E = X_A . w``
+        predicts the force :math:`F_{a,k} = -\\partial X_A / \\partial r_{a,k}
+        \\cdot w`.
+
+        Parameters
+        ----------
+        X : list of ase.Atoms
+
+        Returns
+        -------
+        gradients : ndarray of shape (3 * n_atoms_total, n_features)
+            In units of features per Å; ``gradients.reshape(n_atoms_total, 3,
+            n_features)`` separates atoms and directions.
+        structure_index : ndarray of int64, shape (n_atoms_total,)
+            The structure of each atom.
+        """
+        structures = self._validated(X)
+        gradients = self._pooled_gradients(structures)
+        return gradients.reshape(-1, gradients.shape[-1]), structure_index(structures)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns, fixed by the species list.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored (the input is structures, not columns).
+
+        Returns
+        -------
+        ndarray of str, shape (n_features,)
+        """
+        check_is_fitted(self)
+        return np.asarray(self._feature_names(), dtype=object)
