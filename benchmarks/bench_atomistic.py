@@ -5,38 +5,59 @@ and two SOAP sizes, measured:
 
 1. descriptor time: pooled rows (``transform``), per-atom rows
    (``transform_local``) and position gradients (``transform_gradients``) of
-   ``FeatureUnion([SoapPowerSpectrum, CompositionFeatures])``;
+   ``FeatureUnion([SoapPowerSpectrum, CompositionFeatures])`` (no peer: skpr
+   calls featomic for these);
 2. fit time: ``BlockRidge`` on the energy rows alone and on the stacked energy
    and force rows (``energy_force_rows``), with ``solver="cholesky"`` and with
    the default ``solver="auto"`` (which moves to QR when the Hessian is
-   ill-conditioned, as it is here), leave-one-out calibration included;
+   ill-conditioned, as it is here), leave-one-out calibration included,
+   against the peer ``sklearn.linear_model.Ridge(alpha=1,
+   fit_intercept=False)`` on the same rows with the same sample weights and
+   the columns of each block divided by ``sqrt(alpha_b)`` (the same model;
+   the scaling is part of its timing).  Check: the same predictions on the
+   training rows (the coefficients are ill-determined with this alpha).
 3. peak memory of the force-row pipeline, step by step, above the resident
    size before the step, next to the sizes of the arrays involved, so that
    the table says what dominates.  Memory runs in a child process with
    ``MALLOC_MMAP_THRESHOLD_`` fixed, so that every large buffer (NumPy's and
    featomic's) is mapped and unmapped on its own and the kernel's peak
    resident size (``VmHWM``, reset through ``/proc/self/clear_refs``) sees it;
-   Linux only.
+   Linux only.  The featomic row is one direct call of featomic's own
+   ``SoapPowerSpectrum`` on 64 frames, the batch size of skpr's calls.
 
-Every repeat runs all timed steps; the table reports the median and minimum
-wall time over the repeats.
+Every repeat runs all timed steps, in a rotated order, after one untimed
+warm-up call of each; the tables give the median and minimum wall time.
 
-Run from the repository root::
+Goal: none fixed; the fit with forces is within a small factor of the
+``Ridge`` peer, and the memory of ``transform_gradients`` is that of its
+output plus one featomic call.
 
-    python benchmarks/bench_atomistic.py [--repeats 3] [--blas-threads N]
+Run from the repository root (see benchmarks/README.md for the environment)::
+
+    python benchmarks/bench_atomistic.py [--repeats 3] [--blas-threads N] [--quick]
 """
 
 import argparse
 import json
-import os
-import statistics
-import subprocess
 import sys
-import time
 
+import featomic
 import numpy as np
+from _harness import (
+    MIB,
+    add_common_arguments,
+    blas_threads,
+    check_text,
+    describe_environment,
+    measure_peak,
+    print_table,
+    relative_error,
+    resolve_repeats,
+    run,
+    run_child,
+)
+from sklearn.linear_model import Ridge
 from sklearn.pipeline import FeatureUnion
-from threadpoolctl import threadpool_info, threadpool_limits
 
 from skpr import BlockRidge
 from skpr.atomistic import (
@@ -46,27 +67,46 @@ from skpr.atomistic import (
     transform_gradients,
     transform_local,
 )
-from skpr.atomistic._descriptors import _CHUNK_SIZE
 from skpr.datasets import load_ethanol
 
 HYPERS = {
     "small (n=4, l=3)": dict(cutoff=4.0, max_radial=3, max_angular=3),
     "large (n=6, l=5)": dict(cutoff=5.0, max_radial=5, max_angular=5),
 }
+QUICK_FRAMES = 10
 ALPHA = (1e-3, 1e-6)  # SOAP block, composition block
-MIB = 2.0**20
+#: frames per featomic call in skpr.atomistic (for the reference row only)
+FEATOMIC_FRAMES = 64
 
 
-def setup(hypers):
+def setup(hypers, n_frames):
     ethanol = load_ethanol()
+    structures = ethanol.structures[:n_frames]
+    energies = ethanol.energy[:n_frames]
     union = FeatureUnion(
         [("soap", SoapPowerSpectrum(**hypers)), ("composition", CompositionFeatures())]
-    ).fit(ethanol.structures)
+    ).fit(structures)
     return (
-        ethanol.structures,
-        ethanol.energy - ethanol.energy.mean(),
-        np.concatenate(ethanol.forces),
+        structures,
+        energies - energies.mean(),
+        np.concatenate(ethanol.forces[:n_frames]),
         union,
+    )
+
+
+def featomic_calculator(hypers):
+    """featomic's own SoapPowerSpectrum with SoapPowerSpectrum's default widths."""
+    return featomic.SoapPowerSpectrum(
+        cutoff={
+            "radius": hypers["cutoff"],
+            "smoothing": {"type": "ShiftedCosine", "width": 0.5},
+        },
+        density={"type": "Gaussian", "width": 0.3, "center_atom_weight": 1.0},
+        basis={
+            "type": "TensorProduct",
+            "max_angular": hypers["max_angular"],
+            "radial": {"type": "Gto", "max_radial": hypers["max_radial"]},
+        },
     )
 
 
@@ -79,25 +119,28 @@ def make_ridge(n_features, solver):
     )
 
 
-def timed(function, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), min(times)
+def ridge_peer(X, y, sample_weight):
+    """The same model with sklearn: columns of block b scaled by alpha_b^-1/2."""
+    scale = 1.0 / np.sqrt(np.repeat(ALPHA, [X.shape[1] - 3, 3]))
+    ridge = Ridge(alpha=1.0, fit_intercept=False).fit(
+        X * scale, y, sample_weight=sample_weight
+    )
+    return ridge.coef_ * scale
 
 
-def time_table(name, hypers, repeats):
-    structures, energies, forces, union = setup(hypers)
+def time_tables(name, hypers, n_frames, repeats):
+    structures, energies, forces, union = setup(hypers, n_frames)
     features = union.transform(structures)
     n_features = features.shape[1]
     gradients, index = transform_gradients(union, structures)
     X, y, weight = energy_force_rows(
         features, gradients, energies, forces, structure_index=index
     )
-    print(f"\n{name}: {len(structures)} frames, {n_features} features")
-    steps = {
+    print(
+        f"\n## {name}: {len(structures)} frames, {n_features} features, "
+        f"{X.shape[0]} energy + force rows"
+    )
+    descriptors = {
         "transform (pooled rows)": lambda: union.transform(structures),
         "transform_local (per-atom rows)": lambda: transform_local(union, structures),
         "transform_gradients": lambda: transform_gradients(union, structures),
@@ -105,65 +148,67 @@ def time_table(name, hypers, repeats):
             features, gradients, energies, forces, structure_index=index
         ),
     }
-    solvers = {}
+    print_table("Descriptors and rows", run(descriptors, repeats), peers={})
+
+    fits = {
+        "Ridge peer: energies": lambda: ridge_peer(features, energies, None),
+        "Ridge peer: energies + forces": lambda: ridge_peer(X, y, weight),
+    }
     for solver in ("cholesky", "auto"):
-        steps[f"fit energies ({solver})"] = lambda s=solver: make_ridge(
+        fits[f"BlockRidge({solver}): energies"] = lambda s=solver: make_ridge(
             n_features, s
         ).fit(features, energies)
-        steps[f"fit energies + forces ({solver})"] = lambda s=solver: make_ridge(
+        fits[f"BlockRidge({solver}): energies + forces"] = lambda s=solver: make_ridge(
             n_features, s
         ).fit(X, y, sample_weight=weight)
-        solvers[solver] = make_ridge(n_features, solver).fit(X, y, weight).solver_
-    rows = {label: timed(step, repeats) for label, step in steps.items()}
-    width = max(len(label) for label in rows) + 2
-    print(f"  {'time':<{width}}{'median [s]':>12}{'min [s]':>12}")
-    for label, (median, best) in rows.items():
-        print(f"  {label:<{width}}{median:>12.3f}{best:>12.3f}")
-    print(f"  (solver 'auto' used {solvers['auto']!r} for energies + forces)")
+    timings = run(fits, repeats)
+    checks = {}
+    for label, timing in timings.items():
+        if label.startswith("BlockRidge"):
+            rows = "energies + forces" if "forces" in label else "energies"
+            peer = timings["Ridge peer: " + rows].output
+            # coefficients are ill-determined here (tiny alpha); predictions are not
+            A = X if "forces" in label else features
+            error = relative_error(A @ timing.output.coef_, A @ peer)
+            checks[label] = f"solver_={timing.output.solver_!r}; " + (
+                "predictions vs Ridge " + check_text(error, 1e-6)
+            )
+    print_table(
+        "Fit (leave-one-out calibration included)",
+        timings,
+        peers={
+            "Ridge (energies)": "Ridge peer: energies",
+            "Ridge (E + F)": "Ridge peer: energies + forces",
+        },
+        checks=checks,
+    )
 
 
-def _status(field):
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise KeyError(field)
-
-
-def _peak(function):
-    """Run ``function``; its result and its peak resident size above the start."""
-    with open("/proc/self/clear_refs", "w") as clear:
-        clear.write("5")  # VmHWM := VmRSS
-    before = _status("VmRSS")
-    result = function()
-    return result, _status("VmHWM") - before
-
-
-def memory_child(name):
+def memory_child(name, n_frames):
     """Run in a child process; print the memory table of one SOAP size as JSON."""
-    structures, energies, forces, union = setup(HYPERS[name])
+    structures, energies, forces, union = setup(HYPERS[name], n_frames)
     features = union.transform(structures)
     n_features = features.shape[1]
-    soap = union.transformer_list[0][1]
-    chunk = soap._calculator().compute(
-        structures[:_CHUNK_SIZE], gradients=["positions"]
+    chunk = featomic_calculator(HYPERS[name]).compute(
+        structures[:FEATOMIC_FRAMES], gradients=["positions"]
     )
     featomic_bytes = sum(
         block.gradient("positions").values.nbytes for block in chunk.blocks()
     )
     n_pairs = max(len(block.gradient("positions").samples) for block in chunk.blocks())
     del chunk
-    (gradients, index), gradient_peak = _peak(
+    (gradients, index), _, gradient_peak, _ = measure_peak(
         lambda: transform_gradients(union, structures)
     )
-    (X, y, weight), rows_peak = _peak(
+    (X, y, weight), _, rows_peak, _ = measure_peak(
         lambda: energy_force_rows(
             features, gradients, energies, forces, structure_index=index
         )
     )
+    frames = min(FEATOMIC_FRAMES, len(structures))
     table = {
         "gradients array (3 n_atoms x F)": 8 * 3 * len(index) * n_features,
-        f"featomic gradients of {_CHUNK_SIZE} frames (<= {n_pairs} pairs/block)": (
+        f"featomic gradients of {frames} frames (<= {n_pairs} pairs/block)": (
             featomic_bytes
         ),
         "stacked rows X ((n + 3 n_atoms) x F)": X.nbytes,
@@ -172,51 +217,46 @@ def memory_child(name):
         "peak of energy_force_rows": rows_peak,
     }
     for solver in ("cholesky", "auto"):
-        model, peak = _peak(
+        model, _, peak, _ = measure_peak(
             lambda s=solver: make_ridge(n_features, s).fit(X, y, sample_weight=weight)
         )
         table[f"peak of fit energies + forces ({solver} -> {model.solver_})"] = peak
+    _, _, peak, _ = measure_peak(lambda: ridge_peer(X, y, weight))
+    table["peak of the Ridge peer fit, energies + forces"] = peak
     print(json.dumps(table))
 
 
-def memory_table(name, blas_threads):
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
+def memory_table(name, n_frames, blas_threads):
     threads = [] if blas_threads is None else ["--blas-threads", str(blas_threads)]
-    result = subprocess.run(
-        [sys.executable, __file__, "--memory-child", name, *threads],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
+    table = run_child(
+        __file__,
+        ["--memory-child", name, f"--n-frames={n_frames}", *threads],
+        env={"MALLOC_MMAP_THRESHOLD_": "65536"},
     )
-    table = json.loads(result.stdout.strip().splitlines()[-1])
-    width = max(len(label) for label in table) + 2
-    print(f"  {'memory':<{width}}{'MiB':>10}")
+    print("\n### Memory (resident peak above the start of each step)\n")
+    print("| array or step | MiB |")
+    print("|---|---|")
     for label, size in table.items():
-        print(f"  {label:<{width}}{size / MIB:>10.1f}")
+        print(f"| {label} | {size / MIB:.1f} |")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--blas-threads", type=int, default=None)
+    add_common_arguments(parser, repeats=3)
+    parser.add_argument("--n-frames", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    with threadpool_limits(args.blas_threads):
+    n_frames = args.n_frames or (QUICK_FRAMES if args.quick else 100)
+    with blas_threads(args):
         if args.memory_child:
-            memory_child(args.memory_child)
+            memory_child(args.memory_child, n_frames)
             return
-        print(f"cpus: {os.cpu_count()}, load average: {os.getloadavg()}")
-        print(
-            "BLAS: "
-            + ", ".join(
-                f"{i['internal_api']} x{i['num_threads']}" for i in threadpool_info()
-            )
-        )
-        for name, hypers in HYPERS.items():
-            time_table(name, hypers, args.repeats)
+        describe_environment()
+        hypers = dict(list(HYPERS.items())[:1]) if args.quick else HYPERS
+        for name, values in hypers.items():
+            time_tables(name, values, n_frames, resolve_repeats(args))
             if sys.platform.startswith("linux"):
-                memory_table(name, args.blas_threads)
+                memory_table(name, n_frames, args.blas_threads)
 
 
 if __name__ == "__main__":

@@ -1,48 +1,66 @@
 """Benchmark ``skpr.BlockRidge`` against ``sklearn.linear_model.BayesianRidge``.
 
-Measured on one seeded regression problem (correlated features ``X = Z M +
-noise`` of order one, ``y`` linear plus noise):
+Measured on one seeded regression problem with more samples than features
+(default N=20000, F=1000; correlated features ``X = Z M + noise`` of order
+one, ``y`` linear plus noise), so that ``BlockRidge`` takes its primal route:
 
-1. fit: ``BlockRidge(alpha=1.0)`` (with its default leave-one-out calibration)
-   vs ``BayesianRidge()``; also ``BlockRidge(calibration=None)`` (so the LOO
-   share is visible) and ``BlockRidge(solver="qr")`` for reference.
-2. query: ``BlockRidge.predict_rigidity`` and ``BlockRidge.predict(...,
-   return_std=True)`` vs ``BayesianRidge.predict(..., return_std=True)``.
-3. the practical limit of the rigidity query: a triangular solve of
-   ``n_q F^2`` flops is compared with a matrix product ``Xq @ B`` (``B`` of
-   shape ``(F, F // 2)``) of the same flop count.
+1. fit: ``BlockRidge(alpha)`` (with its default leave-one-out calibration)
+   against ``BayesianRidge().fit``; also ``BlockRidge(calibration=None)``
+   (so that the leave-one-out share shows), ``BlockRidge(solver="qr")`` and
+   ``Ridge(alpha).fit`` (no uncertainty, the floor) for reference.  ``alpha``
+   is ``lambda_ / alpha_`` of the fitted ``BayesianRidge``, so that both
+   estimators end with the same model.  Checks: coefficients equal to
+   ``Ridge``'s and to ``BayesianRidge``'s.
+2. queries: ``predict_rigidity`` and ``predict(return_std=True)`` against
+   ``BayesianRidge.predict(return_std=True)``, and against a matrix product
+   ``Xq @ B`` (``B`` of shape ``(F, F // 2)``) of the same flop count as the
+   triangular solve of the rigidity query (``n_q F^2``), its practical
+   limit.  Check: ``BayesianRidge``'s variance ``x^T sigma_ x + 1 / alpha_``
+   equals ``(q(x) - 1 / N) / alpha_ + 1 / alpha_`` with ``q = 1 / PR``
+   (``BayesianRidge`` has no variance for the intercept).
 
-Every repeat runs all candidates, in a rotated order; the table reports the
-median and minimum wall time (``time.perf_counter``) over the repeats, in two
-protocols: "cold", each call right after another candidate's, and "warm", each
+Every repeat runs every candidate, in an order rotated from repeat to repeat;
+the tables give the median and the minimum wall time and ``peer / this``
+(above 1: faster than the peer), in two protocols: "cold", each call right
+after another candidate's (after one warm-up call of each), and "warm", each
 call right after an untimed call of itself (the steady state of repeated
-calls).  It also checks that ``BlockRidge`` and
-``sklearn.linear_model.Ridge`` give the same coefficients.
-
-Run from the repository root::
-
-    python benchmarks/bench_block_ridge.py [--repeats 5] [--n-samples 20000]
-        [--n-features 1000] [--n-queries 5000]
+calls).
 
 The numpy and scipy wheels each bundle their own OpenBLAS (both are listed in
 the header).  After a call, the threads of one keep spinning for a while and,
 on a machine with few cores, slow down the next call into the other: that is
 the difference between the cold and the warm protocol.  ``BlockRidge`` does
-its heavy work in scipy's BLAS only; the candidates here alternate between the
+its heavy work in scipy's BLAS; the candidates here alternate between the
 two.  Prefix the command with ``OPENBLAS_THREAD_TIMEOUT=4`` to make idle
 threads sleep right away.
+
+Goals: fit 5x faster than ``BayesianRidge`` with the default calibration
+(``BayesianRidge / this >= 5``); rigidity queries and ``predict(return_std)``
+at least as fast as ``BayesianRidge.predict(return_std=True)``; the
+rigidity query within 2x of the equal-flop matrix product.
+
+Run from the repository root (see benchmarks/README.md for the environment)::
+
+    python benchmarks/bench_block_ridge.py [--repeats 5] [--n-samples 20000]
+        [--n-features 1000] [--n-queries 5000] [--quick]
 """
 
 import argparse
-import os
-import statistics
-import time
 
 import numpy as np
-import scipy
-import sklearn
+from _harness import (
+    add_common_arguments,
+    blas_threads,
+    check_text,
+    describe_environment,
+    print_load_average,
+    print_table,
+    ratio_note,
+    relative_error,
+    resolve_repeats,
+    run,
+)
 from sklearn.linear_model import BayesianRidge, Ridge
-from threadpoolctl import threadpool_info
 
 from skpr import BlockRidge
 
@@ -58,125 +76,124 @@ def make_data(n_samples, n_features, n_queries, seed=0):
     return X[:n_samples], y[:n_samples], X[n_samples:]
 
 
-def run(candidates, repeats, warm):
-    """Wall times of each candidate; all of them run in each repeat.
+def fit_benchmark(X, y, alpha, repeats, warm):
+    candidates = {
+        "BayesianRidge().fit": lambda: BayesianRidge().fit(X, y),
+        "BlockRidge(alpha).fit": lambda: BlockRidge(alpha=alpha).fit(X, y),
+        "BlockRidge(alpha, calibration=None).fit": lambda: BlockRidge(
+            alpha=alpha, calibration=None
+        ).fit(X, y),
+        'BlockRidge(alpha, solver="qr").fit': lambda: BlockRidge(
+            alpha=alpha, solver="qr"
+        ).fit(X, y),
+        "Ridge(alpha).fit": lambda: Ridge(alpha=alpha).fit(X, y),
+    }
+    timings = run(candidates, repeats, warm=warm)
+    ridge = timings["Ridge(alpha).fit"].output
+    bayes = timings["BayesianRidge().fit"].output
+    checks = {}
+    for name, timing in timings.items():
+        if name.startswith("BlockRidge"):
+            model = timing.output
+            checks[name] = (
+                f"solver_={model.solver_!r}; coef vs Ridge "
+                + check_text(relative_error(model.coef_, ridge.coef_), 1e-8)
+                + ", vs BayesianRidge "
+                + check_text(relative_error(model.coef_, bayes.coef_), 1e-6)
+            )
+    print_table(
+        f"Fit ({'warm' if warm else 'cold'})",
+        timings,
+        peers={"BayesianRidge": "BayesianRidge().fit", "Ridge": "Ridge(alpha).fit"},
+        checks=checks,
+        notes=[
+            ratio_note(
+                "BayesianRidge / BlockRidge(alpha)",
+                timings,
+                "BayesianRidge().fit",
+                "BlockRidge(alpha).fit",
+                goal=">= 5x",
+            ),
+            ratio_note(
+                "leave-one-out share: BlockRidge(alpha) / BlockRidge(calibration=None)",
+                timings,
+                "BlockRidge(alpha).fit",
+                "BlockRidge(alpha, calibration=None).fit",
+            ),
+        ],
+    )
 
-    ``warm``: time each call right after an untimed call of the same candidate.
-    """
-    times = {name: [] for name in candidates}
-    names = list(candidates)
-    for r in range(repeats):
-        for name in names[r % len(names) :] + names[: r % len(names)]:
-            if warm:
-                candidates[name]()
-            start = time.perf_counter()
-            candidates[name]()
-            times[name].append(time.perf_counter() - start)
-    return {name: (statistics.median(t), min(t)) for name, t in times.items()}
 
-
-def load_average():
-    """Other processes on the machine distort the timings; this shows them."""
-    return " ".join(f"{load:.2f}" for load in os.getloadavg())
-
-
-def print_table(title, results, ratios):
-    print(f"\n{title}")
-    width = max(len(name) for name in results) + 2
-    print(f"  {'':<{width}}{'median [s]':>12}{'min [s]':>12}")
-    for name, (median, best) in results.items():
-        print(f"  {name:<{width}}{median:>12.4f}{best:>12.4f}")
-    for label, (num, den) in ratios.items():
-        median = results[num][0] / results[den][0]
-        best = results[num][1] / results[den][1]
-        print(f"  ratio {label}: median {median:.2f}x, min {best:.2f}x")
+def query_benchmark(block, bayes, Xq, repeats, warm):
+    n_features = Xq.shape[1]
+    B = np.random.default_rng(1).normal(size=(n_features, n_features // 2))
+    candidates = {
+        "BayesianRidge.predict(return_std)": lambda: bayes.predict(Xq, return_std=True),
+        "BlockRidge.predict_rigidity": lambda: block.predict_rigidity(Xq),
+        "BlockRidge.predict(return_std)": lambda: block.predict(Xq, return_std=True),
+        "Xq @ B (same flops as the PR query)": lambda: Xq @ B,
+    }
+    timings = run(candidates, repeats, warm=warm)
+    _, bayes_std = timings["BayesianRidge.predict(return_std)"].output
+    # BayesianRidge: x^T sigma_ x + 1/alpha_, sigma_ = H^-1 / alpha_ (centered x)
+    quadratic = 1.0 / timings["BlockRidge.predict_rigidity"].output
+    expected = (quadratic - 1.0 / block.sample_weight_sum_ + 1.0) / bayes.alpha_
+    checks = {
+        "BlockRidge.predict_rigidity": "variance vs BayesianRidge "
+        + check_text(float(np.max(np.abs(expected / bayes_std**2 - 1))), 1e-6)
+    }
+    mean, _ = timings["BlockRidge.predict(return_std)"].output
+    checks["BlockRidge.predict(return_std)"] = "mean vs BayesianRidge " + check_text(
+        relative_error(mean, bayes.predict(Xq)), 1e-6
+    )
+    print_table(
+        f"Queries ({Xq.shape[0]} rows, {'warm' if warm else 'cold'})",
+        timings,
+        peers={
+            "BayesianRidge": "BayesianRidge.predict(return_std)",
+            "matmul": "Xq @ B (same flops as the PR query)",
+        },
+        checks=checks,
+        notes=[
+            "- goals: BayesianRidge / this >= 1x for both BlockRidge rows; "
+            "matmul / BlockRidge.predict_rigidity >= 0.5x (within 2x)."
+        ],
+    )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--n-samples", type=int, default=20000)
-    parser.add_argument("--n-features", type=int, default=1000)
-    parser.add_argument("--n-queries", type=int, default=5000)
+    add_common_arguments(parser)
+    parser.add_argument("--n-samples", type=int, default=None, help="default 20000")
+    parser.add_argument("--n-features", type=int, default=None, help="default 1000")
+    parser.add_argument("--n-queries", type=int, default=None, help="default 5000")
     args = parser.parse_args()
-    n, f, q = args.n_samples, args.n_features, args.n_queries
+    with blas_threads(args):
+        benchmark(args)
 
-    print(f"numpy {np.__version__}, scipy {scipy.__version__}, ", end="")
-    print(f"scikit-learn {sklearn.__version__}, os.cpu_count() = {os.cpu_count()}")
-    for pool in threadpool_info():
-        print(
-            f"  {pool['user_api']:<7}{pool['internal_api']:<10}"
-            f"threads={pool['num_threads']:<4}{os.path.basename(pool['filepath'])}"
-        )
-    print(f"N = {n} rows, F = {f} features, {q} queries, {args.repeats} repeats")
-    print(f"load average (1, 5, 15 min): {load_average()}")
 
+def benchmark(args):
+    repeats = resolve_repeats(args)
+    quick = (2000, 100, 500) if args.quick else (20000, 1000, 5000)
+    n = args.n_samples or quick[0]
+    f = args.n_features or quick[1]
+    q = args.n_queries or quick[2]
+
+    describe_environment()
+    print(f"N = {n} rows, F = {f} features, {q} queries, {repeats} repeats")
     X, y, Xq = make_data(n, f, q)
-    block = BlockRidge(alpha=1.0).fit(X, y)
     bayes = BayesianRidge().fit(X, y)
-    ridge = Ridge(alpha=1.0).fit(X, y)
-    coef_err = np.linalg.norm(block.coef_ - ridge.coef_) / np.linalg.norm(ridge.coef_)
-    intercept_err = abs(block.intercept_ - ridge.intercept_)
-    ok = coef_err < 1e-8 and intercept_err < 1e-8 * (1 + abs(ridge.intercept_))
+    alpha = bayes.lambda_ / bayes.alpha_
+    block = BlockRidge(alpha=alpha).fit(X, y)
     print(
-        f"BlockRidge vs Ridge(alpha=1.0): relative coef error {coef_err:.1e}, "
-        f"intercept error {intercept_err:.1e} -> {'OK' if ok else 'MISMATCH'} "
-        f"(tol 1e-8; solver_={block.solver_!r}; BayesianRidge n_iter_={bayes.n_iter_})"
+        f"BayesianRidge: n_iter_ = {bayes.n_iter_}, alpha = lambda_ / alpha_ = "
+        f"{alpha:.4g}; BlockRidge solver_ = {block.solver_!r}"
     )
-
-    fit_candidates = {
-        "BlockRidge().fit": lambda: BlockRidge(alpha=1.0).fit(X, y),
-        "BlockRidge(calibration=None).fit": lambda: BlockRidge(
-            alpha=1.0, calibration=None
-        ).fit(X, y),
-        "BlockRidge(solver='qr').fit": lambda: BlockRidge(alpha=1.0, solver="qr").fit(
-            X, y
-        ),
-        "BayesianRidge().fit": lambda: BayesianRidge().fit(X, y),
-    }
     for warm in (False, True):
-        print_table(
-            f"Fit ({'warm' if warm else 'cold'})",
-            run(fit_candidates, args.repeats, warm),
-            {
-                "BayesianRidge / BlockRidge (target >= 5x)": (
-                    "BayesianRidge().fit",
-                    "BlockRidge().fit",
-                ),
-                "BlockRidge / BlockRidge(calibration=None) (LOO share)": (
-                    "BlockRidge().fit",
-                    "BlockRidge(calibration=None).fit",
-                ),
-            },
-        )
-
-    B = np.random.default_rng(1).normal(size=(f, f // 2))
-    query_candidates = {
-        "BlockRidge.predict_rigidity": lambda: block.predict_rigidity(Xq),
-        "BlockRidge.predict(return_std)": lambda: block.predict(Xq, return_std=True),
-        "BayesianRidge.predict(return_std)": lambda: bayes.predict(Xq, return_std=True),
-        "Xq @ B (same flops as PR query)": lambda: Xq @ B,
-    }
+        fit_benchmark(X, y, alpha, repeats, warm)
     for warm in (False, True):
-        print_table(
-            f"Query ({q} rows, {'warm' if warm else 'cold'})",
-            run(query_candidates, args.repeats, warm),
-            {
-                "BayesianRidge std / BlockRidge PR (target >= 1x)": (
-                    "BayesianRidge.predict(return_std)",
-                    "BlockRidge.predict_rigidity",
-                ),
-                "BayesianRidge std / BlockRidge std (target >= 1x)": (
-                    "BayesianRidge.predict(return_std)",
-                    "BlockRidge.predict(return_std)",
-                ),
-                "BlockRidge PR / matmul (target <= 2x)": (
-                    "BlockRidge.predict_rigidity",
-                    "Xq @ B (same flops as PR query)",
-                ),
-            },
-        )
-    print(f"\nload average (1, 5, 15 min): {load_average()}")
+        query_benchmark(block, bayes, Xq, repeats, warm)
+    print_load_average()
 
 
 if __name__ == "__main__":

@@ -1,152 +1,183 @@
 """Benchmark ``skpr.BlockKernelRidge`` and the sparse (Nystroem) route.
 
-1. Exact kernel model, N training samples and Q queries with a fixed RBF
-   kernel: ``BlockKernelRidge`` fit + ``predict(return_std=True)`` against
+1. Exact kernel model, N training samples and Q queries (default 3000 and
+   2000, 8 features) with a fixed RBF kernel: ``BlockKernelRidge`` fit +
+   ``predict(return_std=True)`` against its like-for-like peer
    ``GaussianProcessRegressor(RBF(l, length_scale_bounds="fixed"), alpha=a,
-   optimizer=None)`` fit + ``predict(return_std=True)``, all in one run, median
-   of a few repeats after a warm-up (every repeat runs every candidate, in a
-   rotated order).
+   optimizer=None)`` fit + ``predict(return_std=True)``.
    ``BlockKernelRidge`` runs with the string kernel ``"rbf"`` (sklearn's
    ``rbf_kernel``) and with the same ``RBF`` object as the GP, each with and
-   without its leave-one-out calibration.  The means and the standard
-   deviations ``sqrt(a / PR)`` must agree with the GP to 1e-8.
+   without its leave-one-out calibration.  Two more tables split the time
+   into fit alone and ``predict(return_std=True)`` alone (on fitted models;
+   ``predict`` evaluates the query kernel once for mean and std, as the GP
+   does).  Checks: means and standard deviations ``sqrt(a / PR)`` equal to
+   the GP's.
 2. Sparse route: N_env environments grouped into structures, M active points
-   by farthest-point sampling, Nystroem features summed per structure,
-   ``BlockRidge`` fit, and the LPR of every environment.  Each variant runs in
-   a fresh subprocess that reports its wall times, the peak of traced
-   allocations (``tracemalloc``, which numpy reports to) and the peak resident
-   set size (``VmHWM``, including the interpreter and libraries).
+   by farthest-point sampling, ``skpr.active_nystroem`` features summed per
+   structure, ``BlockRidge`` fit, and the LPR of every environment; the fit
+   of ``sklearn.linear_model.Ridge`` on the same features is the peer of the
+   ``BlockRidge`` fit (check: the same coefficients).  Each variant runs in
+   a fresh subprocess that reports its wall times (one run), the peak of
+   traced allocations (``tracemalloc``, which numpy reports to) and the peak
+   resident set size (``VmHWM``, including the interpreter and libraries).
 
-Run from the repository root::
+Every repeat of part 1 runs every candidate, in a rotated order, after one
+untimed warm-up call of each; the tables give the median and the minimum wall
+time and ``GP / this`` (above 1: faster than the GP).
+
+Goal: ``BlockKernelRidge`` fit + ``predict(return_std=True)`` with the
+default leave-one-out calibration at least as fast as the GP
+(``GP / this >= 1``).
+
+Run from the repository root (see benchmarks/README.md for the environment)::
 
     python benchmarks/bench_kernel_ridge.py [--repeats 5] [--n-samples 3000]
-        [--n-queries 2000] [--n-environments 50000] [--n-active 1000]
+        [--n-queries 2000] [--n-environments 50000] [--n-active 1000] [--quick]
 """
 
 import argparse
 import json
-import os
-import resource
-import statistics
-import subprocess
-import sys
 import time
 import tracemalloc
 
 import numpy as np
-import scipy
-import sklearn
+from _harness import (
+    Timing,
+    add_common_arguments,
+    blas_threads,
+    check_text,
+    describe_environment,
+    peak_resident,
+    print_table,
+    relative_error,
+    resolve_repeats,
+    run,
+    run_child,
+)
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import RBF
-from sklearn.kernel_approximation import Nystroem
-from threadpoolctl import threadpool_info
+from sklearn.linear_model import Ridge
 
-from skpr import BlockRidge, pool_structures
-from skpr._kernel_ridge import BlockKernelRidge
-from skpr._selection import farthest_point_sampling
+from skpr import (
+    BlockKernelRidge,
+    BlockRidge,
+    active_nystroem,
+    farthest_point_sampling,
+    pool_structures,
+)
 
 LENGTH_SCALE = 1.5
 NOISE = 1e-2
 N_FEATURES = 8
+GP = "GaussianProcessRegressor(RBF)"
 
 
-def smooth_target(X, rng):
+def smooth_target(X):
     return np.sin(X[:, 0]) * np.cos(X[:, 1]) + 0.3 * X[:, 2] ** 2 - X[:, 3]
 
 
 def exact_data(n_samples, n_queries, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.uniform(-2.0, 2.0, size=(n_samples + n_queries, N_FEATURES))
-    y = smooth_target(X, rng) + 0.1 * rng.normal(size=X.shape[0])
+    y = smooth_target(X) + 0.1 * rng.normal(size=X.shape[0])
     return X[:n_samples], y[:n_samples], X[n_samples:]
 
 
-def run(candidates, repeats):
-    """Wall times of each candidate and its last output, after one warm-up."""
-    times = {name: [] for name in candidates}
-    outputs = {name: candidate() for name, candidate in candidates.items()}
-    names = list(candidates)
-    for r in range(repeats):
-        for name in names[r % len(names) :] + names[: r % len(names)]:
-            start = time.perf_counter()
-            outputs[name] = candidates[name]()
-            times[name].append(time.perf_counter() - start)
-    return {name: (statistics.median(t), min(t)) for name, t in times.items()}, outputs
+def make_gp():
+    return GaussianProcessRegressor(
+        RBF(LENGTH_SCALE, length_scale_bounds="fixed"),
+        alpha=NOISE,
+        optimizer=None,
+    )
 
 
-def exact_benchmark(args):
-    X, y, Xq = exact_data(args.n_samples, args.n_queries)
-    gamma = 0.5 / LENGTH_SCALE**2
+#: BlockKernelRidge variants: (kernel, kernel_params, calibration)
+VARIANTS = {
+    'BlockKernelRidge("rbf")': ("rbf", {"gamma": 0.5 / LENGTH_SCALE**2}, "loo"),
+    'BlockKernelRidge("rbf", calibration=None)': (
+        "rbf",
+        {"gamma": 0.5 / LENGTH_SCALE**2},
+        None,
+    ),
+    "BlockKernelRidge(RBF)": (RBF(LENGTH_SCALE), None, "loo"),
+    "BlockKernelRidge(RBF, calibration=None)": (RBF(LENGTH_SCALE), None, None),
+}
 
-    def gp():
-        model = GaussianProcessRegressor(
-            RBF(LENGTH_SCALE, length_scale_bounds="fixed"),
-            alpha=NOISE,
-            optimizer=None,
-        ).fit(X, y)
-        return model.predict(Xq, return_std=True)
 
-    def ours(kernel, kernel_params, calibration):
-        def fit_predict():
-            model = BlockKernelRidge(
-                NOISE,
-                kernel=kernel,
-                kernel_params=kernel_params,
-                calibration=calibration,
-            ).fit(X, y)
-            mean, std = model.predict(Xq, return_std=True)
-            # the GP's std is sqrt(a / PR); ours is sqrt(scale / PR)
-            return mean, std * np.sqrt(NOISE / model.uncertainty_scale_)
+def make_ours(kernel, kernel_params, calibration):
+    return BlockKernelRidge(
+        NOISE, kernel=kernel, kernel_params=kernel_params, calibration=calibration
+    )
 
-        return fit_predict
 
-    candidates = {
-        "GaussianProcessRegressor(RBF)": gp,
-        'BlockKernelRidge("rbf")': ours("rbf", {"gamma": gamma}, "loo"),
-        'BlockKernelRidge("rbf", calibration=None)': ours(
-            "rbf", {"gamma": gamma}, None
-        ),
-        "BlockKernelRidge(RBF)": ours(RBF(LENGTH_SCALE), None, "loo"),
-        "BlockKernelRidge(RBF, calibration=None)": ours(RBF(LENGTH_SCALE), None, None),
-    }
-    results, outputs = run(candidates, args.repeats)
-    gp_mean, gp_std = outputs["GaussianProcessRegressor(RBF)"]
-    reference = results["GaussianProcessRegressor(RBF)"]
+def gp_units(model, mean, std):
+    """The GP's std is ``sqrt(a / PR)``; ours is ``sqrt(scale / PR)``."""
+    if isinstance(model, GaussianProcessRegressor):
+        return mean, std
+    return mean, std * np.sqrt(NOISE / model.uncertainty_scale_)
+
+
+def agreement(timings, reference):
+    gp_mean, gp_std = reference
+    checks = {}
+    for name, timing in timings.items():
+        if name != GP:
+            mean, std = timing.output
+            checks[name] = (
+                "vs GP: mean "
+                + check_text(relative_error(mean, gp_mean), 1e-8)
+                + ", std "
+                + check_text(float(np.max(np.abs(std / gp_std - 1))), 1e-8)
+            )
+    return checks
+
+
+def exact_benchmark(n_samples, n_queries, repeats):
+    X, y, Xq = exact_data(n_samples, n_queries)
     print(
-        f"\n1. Exact kernel model: N = {args.n_samples}, {args.n_queries} queries, "
+        f"\n## 1. Exact kernel model: N = {n_samples}, {n_queries} queries, "
         f"F = {N_FEATURES}, RBF length scale {LENGTH_SCALE}, alpha = {NOISE}, "
-        f"{args.repeats} repeats; fit + predict(return_std=True)"
+        f"{repeats} repeats"
     )
-    print(
-        f"  {'':<44}{'median [s]':>11}{'min [s]':>9}{'GP/this':>9}"
-        f"{'mean err':>10}{'std err':>10}"
+    makers = {GP: make_gp}
+    makers.update(
+        {name: lambda v=variant: make_ours(*v) for name, variant in VARIANTS.items()}
     )
-    for name, (median, best) in results.items():
-        mean, std = outputs[name]
-        mean_err = np.max(np.abs(mean - gp_mean)) / np.max(np.abs(gp_mean))
-        std_err = np.max(np.abs(std / gp_std - 1))
-        ok = "" if max(mean_err, std_err) <= 1e-8 else "  MISMATCH (tol 1e-8)"
-        print(
-            f"  {name:<44}{median:>11.3f}{best:>9.3f}{reference[0] / median:>8.2f}x"
-            f"{mean_err:>10.1e}{std_err:>10.1e}{ok}"
-        )
 
+    def fit_predict(make):
+        def call():
+            model = make().fit(X, y)
+            return gp_units(model, *model.predict(Xq, return_std=True))
 
-def peak_rss_mb():
-    """Peak resident set size of this process, in MB.
+        return call
 
-    ``VmHWM`` belongs to the process image, so it starts afresh after
-    ``exec``; ``ru_maxrss`` (the fallback off Linux) keeps the peak of the
-    parent at ``fork``.
-    """
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 2**10
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
+    timings = run({name: fit_predict(make) for name, make in makers.items()}, repeats)
+    print_table(
+        "Fit + predict(return_std=True)",
+        timings,
+        peers={"GP": GP},
+        checks=agreement(timings, timings[GP].output),
+        notes=['- goal: GP / this >= 1x for BlockKernelRidge("rbf") (default LOO).'],
+    )
+
+    fits = run(
+        {name: lambda m=make: m().fit(X, y) for name, make in makers.items()}, repeats
+    )
+    print_table("Fit alone", fits, peers={"GP": GP})
+    models = {name: timing.output for name, timing in fits.items()}
+    timings = run(
+        {
+            name: lambda m=model: gp_units(m, *m.predict(Xq, return_std=True))
+            for name, model in models.items()
+        },
+        repeats,
+    )
+    print_table(
+        "predict(return_std=True) alone (fitted models)",
+        timings,
+        peers={"GP": GP},
+        checks=agreement(timings, timings[GP].output),
+    )
 
 
 def sparse_child(args):
@@ -164,9 +195,9 @@ def sparse_child(args):
         )
     )
     X_local = rng.uniform(-2.0, 2.0, size=(n_env, N_FEATURES))
-    y = pool_structures(smooth_target(X_local, rng)[:, None], structure_index)[:, 0]
+    y = pool_structures(smooth_target(X_local)[:, None], structure_index)[:, 0]
     y += 0.1 * rng.normal(size=n_structures)
-    baseline_rss = peak_rss_mb()
+    baseline_rss = peak_resident()
     chunk = args.chunk or n_env
 
     tracemalloc.start()
@@ -176,9 +207,9 @@ def sparse_child(args):
     times["farthest_point_sampling"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    nystroem = Nystroem(
-        kernel="rbf", gamma=0.5 / LENGTH_SCALE**2, n_components=n_active
-    ).fit(X_local[active])
+    nystroem = active_nystroem(
+        X_local[active], kernel="rbf", gamma=0.5 / LENGTH_SCALE**2
+    )
     phi = np.zeros((n_structures, n_active))
     for first in range(0, n_env, chunk):
         rows = slice(first, first + chunk)
@@ -187,7 +218,7 @@ def sparse_child(args):
             structure_index[rows],
             n_structures=n_structures,
         )
-    times["Nystroem fit + transform + pool"] = time.perf_counter() - start
+    times["active_nystroem + transform + pool"] = time.perf_counter() - start
 
     start = time.perf_counter()
     model = BlockRidge(alpha=NOISE, fit_intercept=False).fit(phi, y)
@@ -202,83 +233,114 @@ def sparse_child(args):
     times["LPR of every environment"] = time.perf_counter() - start
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
+
+    fits = run(
+        {
+            "BlockRidge(fit_intercept=False).fit": lambda: BlockRidge(
+                alpha=NOISE, fit_intercept=False
+            ).fit(phi, y),
+            "Ridge(fit_intercept=False).fit": lambda: Ridge(
+                alpha=NOISE, fit_intercept=False
+            ).fit(phi, y),
+        },
+        resolve_repeats(args),
+    )
+    ridge = fits["Ridge(fit_intercept=False).fit"].output
     print(
         json.dumps(
             {
                 "times": times,
+                "fits": {
+                    name: [timing.median, timing.best] for name, timing in fits.items()
+                },
+                "coef_error": relative_error(model.coef_, ridge.coef_),
                 "fit_peak_mb": fit_peak / 2**20,
                 "peak_mb": peak / 2**20,
-                "baseline_rss_mb": baseline_rss,
-                "max_rss_mb": peak_rss_mb(),
-                "n_structures": n_structures,
+                "baseline_rss_mb": baseline_rss / 2**20,
+                "max_rss_mb": peak_resident() / 2**20,
                 "finite_lpr": bool(np.all(np.isfinite(lpr) & (lpr > 0))),
             }
         )
     )
 
 
-def sparse_benchmark(args):
+def sparse_benchmark(n_environments, n_active, repeats, threads):
     print(
-        f"\n2. Sparse route: {args.n_environments} environments in "
-        f"{args.n_environments // 10} structures, M = {args.n_active} active "
-        f"points (farthest-point sampling), F = {N_FEATURES}, RBF Nystroem, "
-        "BlockRidge; one fresh process per row"
+        f"\n## 2. Sparse route: {n_environments} environments in "
+        f"{n_environments // 10} structures, M = {n_active} active points "
+        f"(farthest-point sampling), F = {N_FEATURES}, RBF active_nystroem, "
+        "BlockRidge; one fresh process per variant, one run each"
     )
-    for chunk in (0, 5000):
+    chunk_rows = max(n_environments // 10, 1)
+    for chunk in (0, chunk_rows):
         label = "all rows at once" if chunk == 0 else f"chunks of {chunk} rows"
-        command = [
-            sys.executable,
+        result = run_child(
             __file__,
-            "--sparse-child",
-            f"--n-environments={args.n_environments}",
-            f"--n-active={args.n_active}",
-            f"--chunk={chunk}",
-        ]
-        child = subprocess.run(command, capture_output=True, text=True)
-        if child.returncode != 0:
-            sys.exit(f"the sparse-route subprocess failed:\n{child.stderr}")
-        result = json.loads(child.stdout.strip().splitlines()[-1])
-        print(f"  transform + pool over {label}:")
-        for name, seconds in result["times"].items():
-            print(f"    {name:<36}{seconds:>8.2f} s")
-        fit_time = sum(
-            seconds
-            for name, seconds in result["times"].items()
-            if name != "LPR of every environment"
+            [
+                "--sparse-child",
+                f"--n-environments={n_environments}",
+                f"--n-active={n_active}",
+                f"--chunk={chunk}",
+                f"--repeats={repeats}",
+                *([] if threads is None else [f"--blas-threads={threads}"]),
+            ],
         )
-        print(f"    {'total fit':<36}{fit_time:>8.2f} s")
+        print(f"\n### Transform + pool over {label}: one run\n")
+        print("| step | time [s] |")
+        print("|---|---|")
+        for name, seconds in result["times"].items():
+            print(f"| {name} | {seconds:.3f} |")
+        fits = {
+            name: Timing(median, best, None)
+            for name, (median, best) in result["fits"].items()
+        }
+        print_table(
+            f"Fit on the pooled features ({label}; {repeats} repeats)",
+            fits,
+            peers={"Ridge": "Ridge(fit_intercept=False).fit"},
+        )
         print(
-            f"    peak traced memory: fit {result['fit_peak_mb']:.0f} MB, with LPR "
-            f"{result['peak_mb']:.0f} MB; max RSS {result['max_rss_mb']:.0f} MB "
-            f"(before the route {result['baseline_rss_mb']:.0f} MB); all LPR finite "
-            f"and positive: {result['finite_lpr']}"
+            f"\n- BlockRidge vs Ridge coefficients: "
+            f"{check_text(result['coef_error'], 1e-8)}; all LPR finite and "
+            f"positive: {result['finite_lpr']}"
+        )
+        print(
+            f"- peak traced memory: fit {result['fit_peak_mb']:.0f} MiB, with LPR "
+            f"{result['peak_mb']:.0f} MiB; max RSS {result['max_rss_mb']:.0f} MiB "
+            f"(before the route {result['baseline_rss_mb']:.0f} MiB)"
         )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--n-samples", type=int, default=3000)
-    parser.add_argument("--n-queries", type=int, default=2000)
-    parser.add_argument("--n-environments", type=int, default=50000)
-    parser.add_argument("--n-active", type=int, default=1000)
+    add_common_arguments(parser)
+    parser.add_argument("--n-samples", type=int, default=None, help="default 3000")
+    parser.add_argument("--n-queries", type=int, default=None, help="default 2000")
+    parser.add_argument(
+        "--n-environments", type=int, default=None, help="default 50000"
+    )
+    parser.add_argument("--n-active", type=int, default=None, help="default 1000")
     parser.add_argument("--chunk", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--sparse-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    with blas_threads(args):
+        benchmark(args)
+
+
+def benchmark(args):
     if args.sparse_child:
         sparse_child(args)
         return
+    sizes = (300, 200, 2000, 100) if args.quick else (3000, 2000, 50000, 1000)
+    n_samples = args.n_samples or sizes[0]
+    n_queries = args.n_queries or sizes[1]
+    n_environments = args.n_environments or sizes[2]
+    n_active = args.n_active or sizes[3]
 
-    print(f"numpy {np.__version__}, scipy {scipy.__version__}, ", end="")
-    print(f"scikit-learn {sklearn.__version__}, os.cpu_count() = {os.cpu_count()}, ")
-    print(f"load average {os.getloadavg()[0]:.1f}")
-    for pool in threadpool_info():
-        print(
-            f"  {pool['user_api']:<7}{pool['internal_api']:<10}"
-            f"threads={pool['num_threads']:<4}{os.path.basename(pool['filepath'])}"
-        )
-    exact_benchmark(args)
-    sparse_benchmark(args)
+    describe_environment()
+    repeats = resolve_repeats(args)
+    exact_benchmark(n_samples, n_queries, repeats)
+    sparse_benchmark(n_environments, n_active, repeats, args.blas_threads)
 
 
 if __name__ == "__main__":
