@@ -236,12 +236,22 @@ class BlockRidge(RigidityRegressor):
 
     def _fit_primal(self, X, y, sample_weight, solver):
         # summarize the rows, factor, solve: only the first step reads rows
+        self.X_offset_, self._y_offset = self._offsets(X, y, sample_weight)
+        Xw, yw = weighted_rows(X, y, sample_weight, self.X_offset_, self._y_offset)
+        # the leave-one-out pass needs the same rows: computed once
+        if self.calibration == "loo":
+            self._loo_rows = Xw
         factor = None
         if solver in ("auto", "cholesky"):
-            statistics = GramStatistics.from_rows(
-                X, y, sample_weight, centered=self.fit_intercept
+            statistics = GramStatistics.from_weighted_rows(
+                Xw,
+                yw,
+                self._weight_sum,
+                self.X_offset_,
+                self._y_offset,
+                int(np.count_nonzero(sample_weight)),
+                centered=self.fit_intercept,
             )
-            self.X_offset_, self._y_offset = statistics.x_mean, statistics.y_mean
             try:
                 factor = factor_gram(statistics.xx, self._alpha_diag)
             except np.linalg.LinAlgError:
@@ -256,8 +266,6 @@ class BlockRidge(RigidityRegressor):
                 self.cholesky_ = factor
                 self.coef_ = linalg.cho_solve((factor, False), statistics.xy)
                 return
-        self.X_offset_, self._y_offset = self._offsets(X, y, sample_weight)
-        Xw, yw = weighted_rows(X, y, sample_weight, self.X_offset_, self._y_offset)
         self.cholesky_, self.coef_ = factor_rows_qr(Xw, yw, self._alpha_diag)
         warn_if_rounding_dominates(condition_estimate(self.cholesky_), stacklevel=5)
         self.solver_ = "qr"
@@ -302,6 +310,7 @@ class BlockRidge(RigidityRegressor):
     # ------------------------------------------------------ leave-one-out
 
     def _leave_one_out(self, X, y, sample_weight):
+        rows = self.__dict__.pop("_loo_rows", None)  # primal: sqrt(s) (x - xbar)
         residual = y - self._predict(X)
         positive = sample_weight > 0
         leverage = np.zeros(X.shape[0])
@@ -327,14 +336,13 @@ class BlockRidge(RigidityRegressor):
             # h = 1 - (1 - h) cancels when h is tiny: take s q directly there
             weak = lever < LEVERAGE_DIRECT
             if np.any(weak):
-                rows = np.flatnonzero(positive)[weak]
-                lever[weak] = weight[weak] * self._quadratic_form(X[rows])
+                weak_rows = np.flatnonzero(positive)[weak]
+                lever[weak] = weight[weak] * self._quadratic_form(X[weak_rows])
             leverage[positive] = lever
         else:
-            Xw, _ = weighted_rows(
-                X[positive], y[positive], weight, self.X_offset_, self._y_offset
-            )
-            lever = quadratic_form(self.cholesky_, Xw)
+            if not positive.all():
+                rows = rows[positive]
+            lever = quadratic_form(self.cholesky_, rows)
             if self.fit_intercept:
                 lever += weight / self._weight_sum
             leverage[positive] = lever

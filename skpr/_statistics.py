@@ -85,15 +85,50 @@ class GramStatistics:
         else:
             x_mean, y_mean = np.zeros(X.shape[1]), 0.0
         Xw, yw = weighted_rows(X, y, sample_weight, x_mean, y_mean)
+        return cls.from_weighted_rows(
+            Xw,
+            yw,
+            weight_sum,
+            x_mean,
+            y_mean,
+            int(np.count_nonzero(sample_weight)),
+            centered=centered,
+        )
+
+    @classmethod
+    def from_weighted_rows(
+        cls, Xw, yw, weight_sum, x_mean, y_mean, n_rows, *, centered
+    ):
+        """Statistics of rows already centered and weighted (:func:`weighted_rows`).
+
+        Parameters
+        ----------
+        Xw : ndarray of shape (n_samples, n_features)
+            ``sqrt(s) (x - xbar)``, C-ordered.
+        yw : ndarray of shape (n_samples,)
+        weight_sum : float
+        x_mean : ndarray of shape (n_features,)
+            Zero for statistics about the origin (no intercept).
+        y_mean : float
+        n_rows : int
+            Number of rows with positive weight.
+        centered : bool
+            Whether ``x_mean`` and ``y_mean`` are the weighted means (a model
+            with intercept) or zero.
+
+        Returns
+        -------
+        GramStatistics
+        """
         XwT = Xw.T
         return cls(
-            weight_sum=weight_sum,
+            weight_sum=float(weight_sum),
             x_mean=x_mean,
-            y_mean=y_mean,
+            y_mean=float(y_mean),
             xx=linalg.blas.dsyrk(1.0, XwT),
             xy=linalg.blas.dgemv(1.0, XwT, yw),
             yy=float(yw @ yw),
-            n_rows=int(np.count_nonzero(sample_weight)),
+            n_rows=int(n_rows),
             centered=centered,
         )
 
