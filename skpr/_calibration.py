@@ -20,7 +20,7 @@ def leave_one_out(residual, leverage, complement, sample_weight, rigidity):
     never by subtracting ``s_i`` from ``R_i``, which cancels as ``h_i`` nears
     1 (interpolation).  One function serves every solver route: the primal
     computes ``h_i`` from its factor, the dual computes ``1 - h_i`` exactly
-    (:func:`skpr._linalg.dual_leave_one_out`).
+    (:func:`skpr._dual.dual_leave_one_out`).
 
     Parameters
     ----------

@@ -17,13 +17,12 @@ from scipy import linalg
 from skpr._base import RigidityRegressor, reciprocal
 from skpr._blocks import resolve_alpha, resolve_blocks
 from skpr._calibration import leave_one_out
+from skpr._dual import dual_leave_one_out, dual_quadratic_form
 from skpr._kernels import SPARSE_ROUTE, describe, is_linear, resolve_kernels
 from skpr._linalg import (
     LEVERAGE_DIRECT,
     cholesky_upper,
     chunks,
-    dual_leave_one_out,
-    dual_quadratic_form,
 )
 
 #: Relative asymmetry of a training kernel matrix above which it is refused.
@@ -348,7 +347,7 @@ class BlockKernelRidge(RigidityRegressor):
     def _leave_one_out(self, X, y, sample_weight):
         """Leave-one-out residuals and rigidities in the dual, exactly.
 
-        From :func:`skpr._linalg.dual_leave_one_out`: ``1 - h_i = [A^-1]_ii /
+        From :func:`skpr._dual.dual_leave_one_out`: ``1 - h_i = [A^-1]_ii /
         s_i`` and ``y_i - f_{-i}(x_i) = c_i / [A^-1]_ii``, which do not cancel
         near interpolation.  Rows of zero weight are not in the loss and are
         ordinary held-out points.

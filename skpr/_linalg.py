@@ -13,6 +13,10 @@ Two kinds of factor serve every estimator of skpr.  Both are upper triangular
   ``g^T H^{-1} g = g^T Lambda^{-1} g - |R^{-T} u|^2`` with
   ``u = X Lambda^{-1} g`` (DESIGN.md section 1.1).
 
+This module holds the shared pieces and the primal factor; the dual factor
+and its exact leave-one-out are in :mod:`skpr._dual`, low-rank updates of a
+factor in :mod:`skpr._updates`.
+
 The primal costs ``O(n F^2 + F^3)`` to build and ``O(F^2)`` per query; the dual
 ``O(n^2 F + n^3)`` and ``O(n F + n^2)`` per query: the dual is the cheaper one
 when ``n < F``.  Nothing here forms an explicit inverse except the diagonal of
@@ -275,7 +279,8 @@ def whiten(factor, rows):
     return linalg.solve_triangular(factor, rows.T, trans="T", check_finite=False)
 
 
-def _centered(G, rows, offset):
+def centered_rows(G, rows, offset):
+    """``G[rows] - offset`` (or ``G[rows]``): one chunk, never all of G."""
     block = G[rows]
     return block if offset is None else block - offset
 
@@ -306,8 +311,9 @@ def quadratic_form(factor, G, *, offset=None):
     """
     out = np.empty(G.shape[0])
     for rows in chunks(G.shape[0]):
-        z = whiten(factor, _centered(G, rows, offset))
+        z = whiten(factor, centered_rows(G, rows, offset))
         out[rows] = np.einsum("ij,ij->j", z, z)
+        del z  # freed before the next chunk is whitened: a lower peak
     return out
 
 
@@ -375,337 +381,8 @@ def cross_form(factor, G, C, *, offset=None):
     """
     whitened = np.empty((factor.shape[0], C.shape[0]))
     for rows in chunks(C.shape[0]):
-        whitened[:, rows] = whiten(factor, _centered(C, rows, offset))
+        whitened[:, rows] = whiten(factor, centered_rows(C, rows, offset))
     out = np.empty((G.shape[0], C.shape[0]))
     for rows in chunks(G.shape[0]):
-        out[rows] = whiten(factor, _centered(G, rows, offset)).T @ whitened
-    return out
-
-
-# --------------------------------------------------------------------------
-# Dual factors
-
-
-def factor_dual(kernel_matrix, inverse_weight, *, what="A = K~ + S^-1"):
-    """Upper Cholesky factor of ``A = K + S^{-1}``.
-
-    Parameters
-    ----------
-    kernel_matrix : ndarray of shape (n, n)
-        Symmetric ``K`` on the training rows with positive weight (for ridge
-        ``X Lambda^{-1} X^T``, for kernels ``sum_b K_b / alpha_b``); modified
-        in place.
-    inverse_weight : ndarray of shape (n,)
-        ``1 / s_i``.
-    what : str
-        Name of the matrix for the error message.
-
-    Returns
-    -------
-    ndarray of shape (n, n)
-        Upper triangular ``R`` with ``R.T @ R = A`` (positive diagonal).
-
-    Notes
-    -----
-    ``n^3 / 3`` flops; the transpose of a symmetric C-ordered matrix is in
-    Fortran order, so LAPACK factors it in place, without a copy.
-    """
-    kernel_matrix[np.diag_indices_from(kernel_matrix)] += inverse_weight
-    return cholesky_upper(kernel_matrix.T, what=what)
-
-
-def dual_quadratic_form(factor, cross, diagonal):
-    """``g^T H^{-1} g`` of query rows from the dual factor.
-
-    .. math:: q(x) = \\tilde k(x, x) - \\tilde k_x^\\top A^{-1} \\tilde k_x,
-              \\qquad A = \\tilde K + S^{-1}
-
-    (for ridge ``k~(x, x) = x^T Lambda^{-1} x`` and ``k~_x = X Lambda^{-1} x``).
-
-    Parameters
-    ----------
-    factor : ndarray of shape (n, n)
-        Upper triangular ``R`` with ``R.T @ R = A``.
-    cross : ndarray of shape (n, n_queries)
-        ``k~(x_i, x)`` between training rows and queries.
-    diagonal : ndarray of shape (n_queries,)
-        ``k~(x, x)`` of the queries.
-
-    Returns
-    -------
-    ndarray of shape (n_queries,)
-        Non-negative; a negative value (rounding, or a kernel that is not
-        positive semi-definite) is set to zero (infinite rigidity) with a
-        warning.
-
-    Notes
-    -----
-    One triangular solve, ``n^2`` flops per query.  For a query inside the
-    span of the training rows the two terms nearly cancel: the result loses
-    about ``eps * k~(x, x) / q(x)`` in relative accuracy, inherent to the dual
-    form (as in Gaussian-process regression).
-    """
-    z = whiten(factor, cross.T)
-    quadratic = diagonal - np.einsum("ij,ij->j", z, z)
-    if np.any(quadratic < 0):
-        warnings.warn(
-            f"{np.sum(quadratic < 0)} quadratic forms k~(x,x) - k~_x^T A^-1 k~_x "
-            f"came out negative (down to {quadratic.min():.3g}) and are set to "
-            "zero (infinite rigidity). Tiny negative values are rounding when "
-            "alpha is very small (increase alpha); large ones mean that the "
-            "kernel is not positive semi-definite.",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-        quadratic = np.maximum(quadratic, 0.0)
-    return quadratic
-
-
-def _householder_complement(n):
-    """Householder vector ``v`` with ``(I - 2 v v^T) 1 / sqrt(n) = -e_1``.
-
-    The columns 2..n of ``Q = I - 2 v v^T`` are an orthonormal basis of the
-    vectors orthogonal to ``1``.
-    """
-    v = np.full(n, 1.0 / np.sqrt(n))
-    v[0] += 1.0
-    return v / np.linalg.norm(v)
-
-
-def _reflect(v, matrix):
-    """``Q M Q`` for ``Q = I - 2 v v^T`` and symmetric ``M``, in ``O(n^2)``."""
-    Mv = matrix @ v
-    t = v @ Mv
-    return matrix - 2 * np.outer(v, Mv) - 2 * np.outer(Mv, v) + 4 * t * np.outer(v, v)
-
-
-def dual_leave_one_out(factor, y, sample_weight, *, kernel=None):
-    """Exact leave-one-out from the dual factor, without subtractions.
-
-    For a training row with weight ``s_i`` and leverage
-    ``h_i = s_i g_i^T H^{-1} g_i``,
-
-    .. math:: 1 - h_i = \\frac{P_{ii}}{s_i}, \\qquad
-              r_i^{\\mathrm{loo}} = y_i - f_{-i}(x_i) = \\frac{(P y)_i}{P_{ii}},
-
-    with ``P = A^{-1}`` without intercept (the Gaussian-process identity,
-    Rasmussen & Williams eq. 5.12, noise ``1/s_i``) and, with an unregularized
-    intercept (a constant mean with a flat prior),
-    ``P = A^{-1} - A^{-1} 1 (1^T A^{-1} 1)^{-1} 1^T A^{-1} = Z (Z^T A Z)^{-1} Z^T``
-    for an orthonormal basis ``Z`` of the vectors orthogonal to ``1``.  The
-    last form is computed (a Householder basis, one more Cholesky factor): the
-    difference form cancels near interpolation, where ``P_ii`` is tiny.
-
-    Parameters
-    ----------
-    factor : ndarray of shape (n, n)
-        Upper ``R`` with ``R^T R = A = K + S^{-1}``, for the training rows with
-        positive weight.
-    y : ndarray of shape (n,)
-        Their targets (centered or not: ``P 1 = 0`` with an intercept).
-    sample_weight : ndarray of shape (n,)
-        Their (positive) weights.
-    kernel : ndarray of shape (n, n), optional
-        ``K`` itself (without ``S^{-1}``), given for a model with an
-        unregularized intercept; ``None`` for a model without.  ``Z^T K Z``
-        and ``Z^T S^{-1} Z`` are reflected separately, so that ``S^{-1}`` is not
-        lost in rounding next to a large ``K``.
-
-    Returns
-    -------
-    loo_residual : ndarray of shape (n,)
-    complement : ndarray of shape (n,)
-        ``1 - h_i``, accurate near interpolation (``h_i`` near 1); ``h_i``
-        itself is accurate from this only when it is not tiny (see
-        :data:`LEVERAGE_DIRECT`).
-
-    Notes
-    -----
-    Without intercept one triangular inversion, ``n^3 / 3`` flops; with it,
-    an ``(n - 1)``-square Cholesky factor and a triangular solve with ``n``
-    right-hand sides, about ``4 n^3 / 3`` flops.  Memory ``O(n^2)``.
-    """
-    n = factor.shape[0]
-    if kernel is None:
-        inverse, info = linalg.lapack.dtrtri(factor, lower=0)
-        if info != 0:  # pragma: no cover - the factor has a positive diagonal
-            raise np.linalg.LinAlgError(f"LAPACK dtrtri failed with info={info}.")
-        p_diagonal = np.einsum("ij,ij->i", inverse, inverse)
-        p_y = linalg.cho_solve((factor, False), y)
-    elif n == 1:
-        # with one row the intercept interpolates it: nothing is left to predict
-        return np.full(1, np.nan), np.zeros(1)
-    else:
-        v = _householder_complement(n)
-        reduced = _reflect(v, kernel)[1:, 1:]
-        reduced += _reflect(v, np.diag(1.0 / sample_weight))[1:, 1:]  # Z^T A Z
-        reduced_factor = cholesky_upper(
-            np.asfortranarray(reduced), what="Z^T A Z (A without the intercept)"
-        )
-        basis_t = (np.eye(n) - 2 * np.outer(v, v))[1:]  # Z^T, shape (n - 1, n)
-        w = whiten(reduced_factor, basis_t.T)  # R_Z^{-T} Z^T
-        p_diagonal = np.einsum("ij,ij->j", w, w)
-        p_y = basis_t.T @ linalg.cho_solve((reduced_factor, False), basis_t @ y)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        loo_residual = p_y / p_diagonal
-    return loo_residual, p_diagonal / sample_weight
-
-
-# --------------------------------------------------------------------------
-# Low-rank updates
-
-
-def update_factor(factor, rows, weights):
-    """Factor of ``H + rows^T diag(weights) rows`` from the factor of ``H``.
-
-    Positive weights add rows (an update), negative weights remove them (a
-    downdate); ``H = R^T R`` and the result ``R'`` is upper triangular with a
-    positive diagonal, as a fresh Cholesky factorization would give.
-
-    * **Update** (positive weights): the QR factorization of
-      ``[R; sqrt(s) G]`` by LAPACK's ``dtpqrt`` (triangle on top of a
-      rectangle), ``O(k F^2)`` flops, backward stable: the same factor as a
-      QR of all the rows.
-    * **Downdate** (negative weights): one LINPACK-style hyperbolic rank-one
-      downdate per row (Givens rotations against ``p = R^{-T} g``),
-      ``O(F^2)`` each.  A downdate is as accurate as the matrix that is left
-      is well conditioned; removing a row whose leverage ``|s| g^T H^{-1} g``
-      is 1 (or more) leaves a matrix that is not positive definite and
-      raises.
-
-    Woodbury (:func:`updated_quadratic_form`) answers queries after an update
-    without a new factor, in ``O(F k)`` per query; this function gives the
-    factor itself, for folding rows in one after the other.
-
-    Parameters
-    ----------
-    factor : ndarray of shape (F, F)
-        Upper triangular ``R`` (not modified).
-    rows : ndarray of shape (k, F)
-    weights : ndarray of shape (k,)
-        Non-zero; positive to add, negative to remove.
-
-    Returns
-    -------
-    ndarray of shape (F, F)
-
-    Raises
-    ------
-    numpy.linalg.LinAlgError
-        If a downdate leaves a matrix that is not positive definite.
-    """
-    rows = np.atleast_2d(np.asarray(rows, dtype=float))
-    weights = np.asarray(weights, dtype=float).reshape(-1)
-    updated = np.array(factor, order="F")
-    add = weights > 0
-    if np.any(add):
-        block = np.asfortranarray(np.sqrt(weights[add])[:, None] * rows[add])
-        updated, _, _, info = linalg.lapack.dtpqrt(
-            0, max(1, min(32, updated.shape[0])), updated, block, overwrite_a=1
-        )
-        if info != 0:  # pragma: no cover - LAPACK argument errors only
-            raise np.linalg.LinAlgError(f"LAPACK dtpqrt failed with info={info}.")
-        updated = np.triu(updated)
-        signs = np.sign(np.diag(updated))
-        signs[signs == 0] = 1.0
-        updated = np.asfortranarray(signs[:, None] * updated)
-    for row, weight in zip(rows[weights < 0], weights[weights < 0], strict=True):
-        updated = _downdate_one(updated, np.sqrt(-weight) * row)
-    return np.ascontiguousarray(updated)
-
-
-def _downdate_one(factor, x):
-    """Upper factor of ``R^T R - x x^T`` (LINPACK dchdd, Givens rotations)."""
-    n = factor.shape[0]
-    p = linalg.solve_triangular(factor, x, trans="T")
-    norm_squared = p @ p
-    if not norm_squared < 1.0:
-        raise np.linalg.LinAlgError(
-            NOT_POSITIVE_DEFINITE.format(
-                matrix="H - g^T s g (the Hessian with rows removed)",
-                detail=f"a removed row has leverage {norm_squared:.6g} >= 1",
-            )
-        )
-    rho = np.sqrt(1.0 - norm_squared)
-    # rotations that turn [p; rho] into [0; 1], from the last entry up
-    cosines, sines = np.empty(n), np.empty(n)
-    for i in range(n - 1, -1, -1):
-        radius = np.hypot(rho, p[i])
-        cosines[i], sines[i] = rho / radius, p[i] / radius
-        rho = radius
-    # applied to [R; 0] in the same order, they leave [R'; x^T]
-    out = np.array(factor)
-    extra = np.zeros(n)
-    for i in range(n - 1, -1, -1):
-        row = out[i, i:].copy()
-        out[i, i:] = cosines[i] * row - sines[i] * extra[i:]
-        extra[i:] = sines[i] * row + cosines[i] * extra[i:]
-    signs = np.sign(np.diag(out))
-    signs[signs == 0] = 1.0
-    return signs[:, None] * out
-
-
-def updated_quadratic_form(factor, G, rows, weights, *, offset=None):
-    """Diagonal of ``G H'^{-1} G^T`` for ``H' = H + rows^T diag(weights) rows``.
-
-    By Woodbury, with ``z = R^{-T} g`` and ``W = R^{-T} rows^T`` (``F x k``):
-
-    .. math:: g^\\top H'^{-1} g = \\lVert z \\rVert^2 - (W^\\top z)^\\top
-              (S^{-1} + W^\\top W)^{-1} (W^\\top z)
-
-    Positive weights add rows, negative weights remove them (the downdate).
-    Zero weights are ignored.
-
-    Parameters
-    ----------
-    factor : ndarray of shape (F, F)
-        Upper triangular ``R`` with ``R.T @ R = H`` (not modified).
-    G : ndarray of shape (n_queries, F)
-    rows : ndarray of shape (k, F)
-    weights : ndarray of shape (k,)
-    offset : ndarray of shape (F,), optional
-        Subtracted from the query rows (not from ``rows``).
-
-    Returns
-    -------
-    ndarray of shape (n_queries,)
-
-    Raises
-    ------
-    numpy.linalg.LinAlgError
-        If ``H'`` is not positive definite (a removed row with leverage 1).
-
-    Notes
-    -----
-    ``O(k F^2 + k^3)`` once, then ``O(F^2 + k F)`` per query; the fitted
-    factor is not changed and nothing is refitted.
-    """
-    rows = np.atleast_2d(np.asarray(rows, dtype=float))
-    weights = np.asarray(weights, dtype=float).reshape(-1)
-    keep = weights != 0
-    rows, weights = rows[keep], weights[keep]
-    if rows.shape[0] == 0:
-        return quadratic_form(factor, G, offset=offset)
-    W = whiten(factor, rows)  # (F, k)
-    capacitance = W.T @ W
-    capacitance[np.diag_indices_from(capacitance)] += 1.0 / weights
-    # S^{-1} + W^T W is positive definite for additions; for removals it is
-    # negative definite exactly when H' is positive definite.
-    sign = 1.0 if np.all(weights > 0) else -1.0
-    if np.all(weights > 0) or np.all(weights < 0):
-        inner = cholesky_upper(
-            np.asfortranarray(sign * capacitance),
-            what="H + G^T S G (the Hessian with rows added or removed)",
-        )
-        solve = lambda b: sign * linalg.cho_solve((inner, False), b)  # noqa: E731
-    else:
-        lu = linalg.lu_factor(capacitance)
-        solve = lambda b: linalg.lu_solve(lu, b)  # noqa: E731
-    out = np.empty(G.shape[0])
-    for chunk in chunks(G.shape[0]):
-        z = whiten(factor, _centered(G, chunk, offset))
-        projected = W.T @ z
-        out[chunk] = np.einsum("ij,ij->j", z, z) - np.einsum(
-            "ij,ij->j", projected, solve(projected)
-        )
+        out[rows] = whiten(factor, centered_rows(G, rows, offset)).T @ whitened
     return out

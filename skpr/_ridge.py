@@ -8,6 +8,7 @@ from scipy import linalg
 from skpr._base import RigidityRegressor, reciprocal
 from skpr._blocks import resolve_alpha, resolve_blocks
 from skpr._calibration import leave_one_out
+from skpr._dual import dual_leave_one_out, dual_quadratic_form
 from skpr._linalg import (
     COND_QR_SWITCH,
     LEVERAGE_DIRECT,
@@ -15,8 +16,6 @@ from skpr._linalg import (
     cholesky_upper,
     chunks,
     condition_estimate,
-    dual_leave_one_out,
-    dual_quadratic_form,
     factor_gram,
     factor_rows_qr,
     quadratic_form,
@@ -120,7 +119,7 @@ class BlockRidge(RigidityRegressor):
     which arise when ``n <= F`` and alpha is small): whenever
     ``n_support <= n_features`` they come from the dual identities
     ``1 - h_i = P_ii / s_i`` and ``r_i^loo = (P y)_i / P_ii``
-    (:func:`skpr._linalg.dual_leave_one_out`), whatever the solver of the
+    (:func:`skpr._dual.dual_leave_one_out`), whatever the solver of the
     coefficients.  With more rows than features a leverage within ``1e-6``
     of 1 loses digits, and a warning says so.
 

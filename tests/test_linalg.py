@@ -24,6 +24,7 @@ from sklearn.kernel_approximation import Nystroem
 
 from skpr import BlockKernelRidge, BlockRidge, pool_structures
 from skpr import _linalg as solver_layer
+from skpr import _updates as updates
 from skpr._statistics import GramStatistics
 
 BLOCKS, ALPHA = [3, 5], [0.4, 2.0]
@@ -203,13 +204,13 @@ def test_factor_update_equals_a_fresh_factorization(weights):
     H, R, rng = spd_factor(6, seed=1)
     weights = np.asarray(weights)
     rows = rng.normal(size=(weights.size, 6))
-    updated = solver_layer.update_factor(R, rows, weights)
+    updated = updates.update_factor(R, rows, weights)
     fresh = linalg.cholesky(H + rows.T @ (weights[:, None] * rows))
     np.testing.assert_allclose(updated, fresh, rtol=1e-10, atol=1e-12)
     G = rng.normal(size=(4, 6))
     inverse = np.linalg.inv(H + rows.T @ (weights[:, None] * rows))
     np.testing.assert_allclose(
-        solver_layer.updated_quadratic_form(R, G, rows, weights),
+        updates.updated_quadratic_form(R, G, rows, weights),
         np.einsum("ij,jk,ik->i", G, inverse, G),
         rtol=1e-10,
     )
@@ -220,9 +221,9 @@ def test_removing_a_row_with_leverage_one_is_refused():
     row = rng.normal(size=4)
     weight = 1.0 / (row @ np.linalg.solve(H, row))  # leverage exactly 1
     with pytest.raises(np.linalg.LinAlgError, match="leverage"):
-        solver_layer.update_factor(R, row[None], [-1.01 * weight])
+        updates.update_factor(R, row[None], [-1.01 * weight])
     with pytest.raises(np.linalg.LinAlgError, match="not positive definite"):
-        solver_layer.updated_quadratic_form(R, row[None], row[None], [-1.01 * weight])
+        updates.updated_quadratic_form(R, row[None], row[None], [-1.01 * weight])
 
 
 def test_adding_a_row_raises_its_own_rigidity_by_its_weight():
@@ -230,9 +231,9 @@ def test_adding_a_row_raises_its_own_rigidity_by_its_weight():
     H, R, rng = spd_factor(5, seed=3)
     g = rng.normal(size=(1, 5))
     before = 1.0 / solver_layer.quadratic_form(R, g)
-    after = 1.0 / solver_layer.updated_quadratic_form(R, g, g, [2.5])
+    after = 1.0 / updates.updated_quadratic_form(R, g, g, [2.5])
     np.testing.assert_allclose(after - before, 2.5, rtol=1e-10)
-    updated = solver_layer.update_factor(R, g, [2.5])
+    updated = updates.update_factor(R, g, [2.5])
     np.testing.assert_allclose(1.0 / solver_layer.quadratic_form(updated, g), after)
 
 
