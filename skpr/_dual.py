@@ -105,7 +105,7 @@ def dual_leave_one_out(factor, y, sample_weight, *, kernel=None):
     y : ndarray of shape (n,)
         Their targets (centered or not: ``P 1 = 0`` with an intercept).
     sample_weight : ndarray of shape (n,)
-        Their (positive) weights.
+        Their (positive) weights; ``n >= 2`` (leave-one-out needs two rows).
     kernel : ndarray of shape (n, n), optional
         ``K`` itself (without ``S^{-1}``), given for a model with an
         unregularized intercept; ``None`` for a model without.  ``Z^T K Z``
@@ -133,9 +133,6 @@ def dual_leave_one_out(factor, y, sample_weight, *, kernel=None):
             raise np.linalg.LinAlgError(f"LAPACK dtrtri failed with info={info}.")
         p_diagonal = np.einsum("ij,ij->i", inverse, inverse)
         p_y = linalg.cho_solve((factor, False), y)
-    elif n == 1:
-        # with one row the intercept interpolates it: nothing is left to predict
-        return np.full(1, np.nan), np.zeros(1)
     else:
         v = _householder_complement(n)
         reduced = _reflect(v, kernel)[1:, 1:]

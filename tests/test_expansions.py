@@ -105,22 +105,26 @@ def test_power_spectrum_of_the_expansion_is_featomic_soap(name, datasets):
     n_species = len(expansion.species_)
     X_local = power_spectrum(coefficients, n_species=n_species, max_angular=2)
 
-    shared = SoapPowerSpectrum(**SOAP, separate_center_types=False).fit(structures)
+    assert_same_invariants(
+        X_local, index, structures, expansion.species_, SoapPowerSpectrum, SOAP
+    )
+
+
+def assert_same_invariants(X_local, index, structures, species, descriptor, hypers):
+    """Per-atom invariants equal the descriptor's with shared columns, summed
+    per structure its pooled rows, and with per-element columns its default."""
+    shared = descriptor(**hypers, separate_center_types=False).fit(structures)
     expected, expected_index = shared.transform_local(structures)
     assert X_local.shape == expected.shape
     atol = 1e-12 * scale_of(expected)
     assert_allclose(X_local, expected, rtol=0, atol=atol)
     assert_array_equal(index, expected_index)
-    # summed per structure: the pooled rows
     assert_allclose(
         pool_structures(X_local, index), shared.transform(structures), rtol=0, atol=atol
     )
-    # per-element columns: the default SoapPowerSpectrum
-    separate = SoapPowerSpectrum(**SOAP).fit(structures)
+    separate = descriptor(**hypers).fit(structures)
     assert_allclose(
-        separate_center_types(
-            X_local, centre_numbers(structures), species=expansion.species_
-        ),
+        separate_center_types(X_local, centre_numbers(structures), species=species),
         separate.transform_local(structures)[0],
         rtol=0,
         atol=atol,
@@ -157,21 +161,8 @@ def test_radial_spectrum_of_the_lode_expansion_is_the_radial_lode(datasets):
     expansion = LodeExpansion(**LODE).fit(structures)
     coefficients, index = expansion.transform_local(structures)
     X_local = radial_spectrum(coefficients, n_species=2, max_angular=2)
-    shared = LodeDescriptor(**LODE, separate_center_types=False).fit(structures)
-    expected = shared.transform_local(structures)[0]
-    atol = 1e-12 * scale_of(expected)
-    assert_allclose(X_local, expected, rtol=0, atol=atol)
-    assert_allclose(
-        pool_structures(X_local, index), shared.transform(structures), rtol=0, atol=atol
-    )
-    separate = LodeDescriptor(**LODE).fit(structures)
-    assert_allclose(
-        separate_center_types(
-            X_local, centre_numbers(structures), species=expansion.species_
-        ),
-        separate.transform_local(structures)[0],
-        rtol=0,
-        atol=atol,
+    assert_same_invariants(
+        X_local, index, structures, expansion.species_, LodeDescriptor, LODE
     )
 
 
