@@ -294,3 +294,86 @@ def load_carbon():
         units={"energy": "eV", "forces": "eV/Å", "virial": "eV", "positions": "Å"},
         DESCR=description("carbon"),
     )
+
+
+@with_description("silicon_clusters")
+def load_silicon_clusters():
+    """Load 1330 silicon clusters with Stillinger-Weber energies split by body order.
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        Dictionary-like object with the fields
+
+        structures : list of ase.Atoms
+            The 1330 non-periodic clusters, with energy and forces as
+            calculator results and ``energy_2body``, ``energy_3body``, ``kind``
+            and (dimer curve only) ``distance`` in ``atoms.info``.
+        energy : ndarray of shape (1330,)
+            Total Stillinger-Weber energy of each cluster, in eV.
+        energy_2body : ndarray of shape (1330,)
+            Its 2-body part, in eV.
+        energy_3body : ndarray of shape (1330,)
+            Its 3-body part, ``energy - energy_2body``, in eV.
+        forces : list of ndarray of shape (n_atoms, 3)
+            Forces on the atoms of each cluster, in eV/Å.
+        kind : ndarray of shape (1330,), dtype str
+            ``"dimer"``, ``"trimer"``, ``"tetramer"``, ``"pentamer"`` or
+            ``"dimer_curve"``.
+        distance : ndarray of shape (1330,)
+            Interatomic distance of the dimer-curve points, in Å; NaN for
+            the other clusters.
+        units : dict
+            ``{"energy": "eV", "energy_2body": "eV", "energy_3body": "eV",
+            "forces": "eV/Å", "distance": "Å", "positions": "Å"}``.
+        DESCR : str
+            The description above: contents, method, origin and licence.
+
+    Raises
+    ------
+    ImportError
+        If ASE is not installed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpr.datasets import load_silicon_clusters
+    >>> clusters = load_silicon_clusters()
+    >>> len(clusters.structures), clusters.energy.shape
+    (1330, (1330,))
+    >>> kinds, counts = np.unique(clusters.kind, return_counts=True)
+    >>> kinds.tolist()
+    ['dimer', 'dimer_curve', 'pentamer', 'tetramer', 'trimer']
+    >>> counts.tolist()
+    [150, 80, 800, 150, 150]
+    >>> total = clusters.energy_2body + clusters.energy_3body
+    >>> bool(np.allclose(total, clusters.energy, rtol=0, atol=1e-12))
+    True
+    """
+    structures = read_structures("silicon_clusters.xyz")
+    return Bunch(
+        structures=structures,
+        energy=np.array(
+            [atoms.get_potential_energy() for atoms in structures], dtype=float
+        ),
+        energy_2body=np.array(
+            [atoms.info["energy_2body"] for atoms in structures], dtype=float
+        ),
+        energy_3body=np.array(
+            [atoms.info["energy_3body"] for atoms in structures], dtype=float
+        ),
+        forces=[np.array(atoms.get_forces(), dtype=float) for atoms in structures],
+        kind=np.array([atoms.info["kind"] for atoms in structures], dtype=str),
+        distance=np.array(
+            [atoms.info.get("distance", np.nan) for atoms in structures], dtype=float
+        ),
+        units={
+            "energy": "eV",
+            "energy_2body": "eV",
+            "energy_3body": "eV",
+            "forces": "eV/Å",
+            "distance": "Å",
+            "positions": "Å",
+        },
+        DESCR=description("silicon_clusters"),
+    )
