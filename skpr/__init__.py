@@ -18,15 +18,19 @@ from skpr._metrics import (
     nll_scorer,
     sigma_coverage,
 )
+from skpr._orthogonalization import BlockOrthogonalizer
 from skpr._plotting import plot_calibration
 from skpr._pooling import pool_structures
+from skpr._purification import ACEPurifier
 from skpr._ridge import BlockRidge
 from skpr._selection import active_nystroem, farthest_point_sampling
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ACEPurifier",
     "BlockKernelRidge",
+    "BlockOrthogonalizer",
     "BlockRidge",
     "active_nystroem",
     "binned_rmse_rmv",

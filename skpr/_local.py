@@ -37,12 +37,14 @@ from sklearn.random_projection import (
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
+from skpr._orthogonalization import _BlockMap
+
 _SUPPORTED = (
     "'passthrough' or None, Pipeline, FeatureUnion, ColumnTransformer, "
     "StandardScaler, MaxAbsScaler, MinMaxScaler (clip=False), RobustScaler, PCA, "
     "IncrementalPCA, TruncatedSVD, GaussianRandomProjection, "
     "SparseRandomProjection, feature selectors (SelectorMixin) and "
-    "FunctionTransformer(func=None)"
+    "FunctionTransformer(func=None), skpr.BlockOrthogonalizer and skpr.ACEPurifier"
 )
 
 
@@ -423,6 +425,10 @@ def _selector(step, path):
     return lambda X: X[:, support]
 
 
+def _block_map(step, path):
+    return step._linear_part
+
+
 def _function_transformer(step, path):
     if step.func is not None:
         raise _not_affine(
@@ -446,4 +452,5 @@ _AFFINE = (
     (SparseRandomProjection, _components),
     (SelectorMixin, _selector),
     (FunctionTransformer, _function_transformer),
+    (_BlockMap, _block_map),
 )
