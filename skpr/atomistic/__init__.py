@@ -15,6 +15,8 @@ rows):
   density coefficients themselves (rotation covariant), from which
   :func:`power_spectrum` and :func:`radial_spectrum` build invariants and
   :func:`separate_center_types` per-element columns;
+- :class:`BodyOrderFeatures`, body-ordered invariants (2- to 5-body), one
+  block per correlation order, self-interacting or purified;
 - :class:`CompositionFeatures`, atom counts per element.
 
 :func:`transform_local` and :func:`transform_gradients` do the same for a
@@ -33,6 +35,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
         'pip install "skpr[atomistic]"'
     ) from error
 
+from skpr.atomistic._body_order import BodyOrderFeatures
 from skpr.atomistic._composition import CompositionFeatures
 from skpr.atomistic._forces import energy_force_rows
 from skpr.atomistic._invariants import (
@@ -46,6 +49,7 @@ from skpr.atomistic._soap import SoapPowerSpectrum, SphericalExpansion
 from skpr.atomistic._union import transform_gradients, transform_local
 
 __all__ = [
+    "BodyOrderFeatures",
     "CompositionFeatures",
     "EnergyForceRegressor",
     "LodeDescriptor",
