@@ -27,6 +27,7 @@ from skpr.datasets import (
     load_nice_methane,
     load_qm9,
     load_silicon_clusters,
+    load_water_dimers,
 )
 
 DATA_FILES = (
@@ -37,6 +38,7 @@ DATA_FILES = (
     "ethanol_reduced_100.xyz",
     "carbon_reduced_100.xyz",
     "silicon_clusters.xyz",
+    "water_dimers.xyz",
 )
 ALL_LOADERS = (
     load_nice_methane,
@@ -46,8 +48,15 @@ ALL_LOADERS = (
     load_ethanol,
     load_carbon,
     load_silicon_clusters,
+    load_water_dimers,
 )
-ASE_LOADERS = (load_qm9, load_ethanol, load_carbon, load_silicon_clusters)
+ASE_LOADERS = (
+    load_qm9,
+    load_ethanol,
+    load_carbon,
+    load_silicon_clusters,
+    load_water_dimers,
+)
 
 #: the structure loaders need the optional ASE (skpr[atomistic])
 needs_ase = pytest.mark.skipif(

@@ -377,3 +377,75 @@ def load_silicon_clusters():
         },
         DESCR=description("silicon_clusters"),
     )
+
+
+@with_description("water_dimers")
+def load_water_dimers():
+    """Load 200 water dimers and 100 monomers with GFN2-xTB energies.
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        Dictionary-like object with the fields
+
+        structures : list of ase.Atoms
+            The 300 non-periodic structures, dimers (sorted by O-O
+            distance) first, with energy and forces as calculator results and
+            ``kind``, ``oo_distance`` and ``energy_monomers`` (dimers only)
+            in ``atoms.info``.
+        energy : ndarray of shape (300,)
+            GFN2-xTB energy, in eV.
+        forces : list of ndarray of shape (n_atoms, 3)
+            In eV/Å.
+        kind : ndarray of shape (300,), dtype str
+            ``"dimer"`` or ``"monomer"``.
+        oo_distance : ndarray of shape (300,)
+            O-O distance of the dimers, in Å; NaN for the monomers.
+        interaction_energy : ndarray of shape (300,)
+            Dimer energy minus that of its two molecules alone, in eV; NaN
+            for the monomers.
+        units : dict
+            ``{"energy": "eV", "forces": "eV/Å", "oo_distance": "Å",
+            "interaction_energy": "eV", "positions": "Å"}``.
+        DESCR : str
+            The description above: contents, method, origin and licence.
+
+    Raises
+    ------
+    ImportError
+        If ASE is not installed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpr.datasets import load_water_dimers
+    >>> water = load_water_dimers()
+    >>> np.unique(water.kind, return_counts=True)[1].tolist()
+    [200, 100]
+    >>> dimers = water.kind == "dimer"
+    >>> bool(np.all(np.diff(water.oo_distance[dimers]) >= 0))
+    True
+    """
+    structures = read_structures("water_dimers.xyz")
+    energy = np.array([atoms.get_potential_energy() for atoms in structures], float)
+    monomers = np.array(
+        [atoms.info.get("energy_monomers", np.nan) for atoms in structures], float
+    )
+    return Bunch(
+        structures=structures,
+        energy=energy,
+        forces=[np.array(atoms.get_forces(), dtype=float) for atoms in structures],
+        kind=np.array([atoms.info["kind"] for atoms in structures], dtype=str),
+        oo_distance=np.array(
+            [atoms.info.get("oo_distance", np.nan) for atoms in structures], float
+        ),
+        interaction_energy=energy - monomers,
+        units={
+            "energy": "eV",
+            "forces": "eV/Å",
+            "oo_distance": "Å",
+            "interaction_energy": "eV",
+            "positions": "Å",
+        },
+        DESCR=description("water_dimers"),
+    )

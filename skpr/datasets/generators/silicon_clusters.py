@@ -375,18 +375,23 @@ def make_silicon_clusters(*, seed=0, counts=None):
     return structures
 
 
-def write_silicon_clusters(structures, path):
+def write_structures(structures, path):
     """Write structures as extended XYZ, energies with every digit.
 
     Parameters
     ----------
     structures : list of ase.Atoms
-        As made by :func:`make_silicon_clusters`.
+        With energy and forces as calculator results, as made by
+        :func:`make_silicon_clusters`.
     path : str or pathlib.Path
     """
     import ase.io
 
     ase.io.write(path, [_with_results(atoms) for atoms in structures], format="extxyz")
+
+
+#: The writer under the name of this data set.
+write_silicon_clusters = write_structures
 
 
 def _with_results(atoms):
@@ -435,21 +440,28 @@ def _parser():
     return parser
 
 
-def main(argv=None):
-    """Run the command line; return the exit status."""
-    parser = _parser()
+def run_command(parser, make, argv=None):
+    """Parse the command line, make the structures, write them; the exit status.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        With ``--output`` (a ``pathlib.Path``).
+    make : callable
+        ``make(args) -> list of ase.Atoms``; an ``ImportError`` or
+        ``ValueError`` it raises is printed and gives exit status 2.
+    argv : None or list of str
+    """
     args = parser.parse_args(argv)
     if not args.output.parent.is_dir():
         parser.error(f"--output: the folder '{args.output.parent}' does not exist")
     start = time.perf_counter()
     try:
-        structures = make_silicon_clusters(
-            seed=args.seed, counts=dict(zip(COUNTS, args.counts, strict=True))
-        )
+        structures = make(args)
     except (ImportError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    write_silicon_clusters(structures, args.output)
+    write_structures(structures, args.output)
     elapsed = time.perf_counter() - start
     size = args.output.stat().st_size
     print(
@@ -457,6 +469,16 @@ def main(argv=None):
         f"{args.output} in {elapsed:.1f} s"
     )
     return 0
+
+
+def main(argv=None):
+    """Run the command line; return the exit status."""
+
+    def make(args):
+        counts = dict(zip(COUNTS, args.counts, strict=True))
+        return make_silicon_clusters(seed=args.seed, counts=counts)
+
+    return run_command(_parser(), make, argv)
 
 
 if __name__ == "__main__":
