@@ -22,6 +22,7 @@ from skpr._orthogonalization import BlockOrthogonalizer
 from skpr._plotting import plot_calibration
 from skpr._pooling import pool_structures
 from skpr._purification import ACEPurifier
+from skpr._range_separation import RangeSeparator
 from skpr._ridge import BlockRidge
 from skpr._selection import active_nystroem, farthest_point_sampling
 
@@ -32,6 +33,7 @@ __all__ = [
     "BlockKernelRidge",
     "BlockOrthogonalizer",
     "BlockRidge",
+    "RangeSeparator",
     "active_nystroem",
     "binned_rmse_rmv",
     "calibration_report",

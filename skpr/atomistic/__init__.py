@@ -35,15 +35,16 @@ except ImportError as error:  # pragma: no cover - depends on the environment
         'pip install "skpr[atomistic]"'
     ) from error
 
-from skpr.atomistic._body_order import BodyOrderFeatures
-from skpr.atomistic._composition import CompositionFeatures
-from skpr.atomistic._forces import energy_force_rows
-from skpr.atomistic._invariants import (
+from skpr._invariants import (
     power_spectrum,
     radial_spectrum,
     separate_center_types,
 )
+from skpr.atomistic._body_order import BodyOrderFeatures
+from skpr.atomistic._composition import CompositionFeatures
+from skpr.atomistic._forces import energy_force_rows
 from skpr.atomistic._lode import LodeDescriptor, LodeExpansion
+from skpr.atomistic._range_separated import RangeSeparatedLode
 from skpr.atomistic._regressor import EnergyForceRegressor
 from skpr.atomistic._soap import SoapPowerSpectrum, SphericalExpansion
 from skpr.atomistic._union import transform_gradients, transform_local
@@ -54,6 +55,7 @@ __all__ = [
     "EnergyForceRegressor",
     "LodeDescriptor",
     "LodeExpansion",
+    "RangeSeparatedLode",
     "SoapPowerSpectrum",
     "SphericalExpansion",
     "energy_force_rows",
