@@ -16,12 +16,17 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from skpr._calibration import uncertainty_scale
+from skpr._calibration import group_leave_one_out, scale_and_noise
 from skpr._validation import check_choice, check_sample_weight
 
 #: Fitted attributes that only some fits set: removed at the start of ``fit``
 #: so that a refit never leaves one from an earlier fit behind.
-_OPTIONAL_FITTED = ("loo_residual_", "loo_rigidity_")
+_OPTIONAL_FITTED = (
+    "loo_residual_",
+    "loo_rigidity_",
+    "uncertainty_scales_",
+    "noises_",
+)
 
 
 def reciprocal(quadratic_form):
@@ -69,7 +74,7 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
             "held-out data.",
         )
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, groups=None, kinds=None):
         """Fit the model, factor its Hessian, and calibrate the uncertainty.
 
         Parameters
@@ -80,6 +85,14 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         sample_weight : array-like of shape (n_samples,), optional
             Weight ``s_i >= 0`` of each row in the loss; a zero weight removes
             the row.
+        groups : array-like of shape (n_samples,), optional
+            With ``calibration="loo"``: leave out whole groups of rows (e.g.
+            the energy and force rows of one structure) instead of one row at
+            a time, in closed form (no refits).
+        kinds : array-like of shape (n_samples,), optional
+            A label per row (e.g. ``"energy"``, ``"force"``): one scale (and
+            noise) per kind, in :attr:`uncertainty_scales_`, used by
+            ``predict(..., kind=...)``.
 
         Returns
         -------
@@ -102,23 +115,63 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         # numeric y of any dtype (strings fail here with numpy's clear message)
         y = y.astype(np.float64, copy=False)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
-        if self.calibration == "loo" and np.count_nonzero(sample_weight) < 2:
-            raise ValueError(
-                "calibration='loo' needs at least 2 samples with positive weight; "
-                f"got {np.count_nonzero(sample_weight)} sample(s). Use "
-                "calibration=None, or fit on more data."
+        groups = _check_labels(groups, X.shape[0], "groups")
+        kinds = _check_labels(kinds, X.shape[0], "kinds")
+        if self.calibration == "loo":
+            units = "samples" if groups is None else "groups"
+            n_units = (
+                np.count_nonzero(sample_weight)
+                if groups is None
+                else (np.unique(groups[sample_weight > 0]).size)
             )
+            if n_units < 2:
+                raise ValueError(
+                    f"calibration='loo' needs at least 2 {units} with positive "
+                    f"weight; got {n_units} {units[:-1]}(s). Use calibration=None, or "
+                    "fit on more data."
+                )
         self.weight_scale_ = float(sample_weight.max())
         sample_weight = sample_weight / self.weight_scale_
         self._fit(X, y, sample_weight)
-        self.uncertainty_scale_ = 1.0
+        self.uncertainty_scale_, self.noise_ = 1.0, 0.0
         if self.calibration == "loo":
-            self.loo_residual_, loo_rigidity = self._leave_one_out(X, y, sample_weight)
-            # the weighted likelihood: a zero-weight row is a removed row
-            scale = uncertainty_scale(self.loo_residual_, loo_rigidity, sample_weight)
-            self.loo_rigidity_ = loo_rigidity * self.weight_scale_
-            self.uncertainty_scale_ = scale * self.weight_scale_
+            if groups is None:
+                residual, rigidity = self._leave_one_out(X, y, sample_weight)
+            else:
+                residual, rigidity = group_leave_one_out(
+                    y - self._predict(X),
+                    lambda batch: self._group_cross_forms(X, batch),
+                    sample_weight,
+                    groups,
+                )
+            self.loo_residual_ = residual
+            self.loo_rigidity_ = rigidity * self.weight_scale_
+            self._set_scales(
+                self.loo_residual_, self.loo_rigidity_, sample_weight, kinds
+            )
         return self
+
+    def _group_cross_forms(self, X, batch):
+        """``G_g H^{-1} G_g^T`` of each group of training rows in ``batch``."""
+        return [self._cross_form(X[rows]) for rows in batch]
+
+    def _set_scales(self, residual, rigidity, weight, kinds):
+        """Fit the scale and noise, overall and per kind, in the user's units."""
+        fit_noise = bool(getattr(self, "fit_noise", False))
+        # the weighted likelihood: a zero-weight row is a removed row
+        self.uncertainty_scale_, self.noise_ = scale_and_noise(
+            residual, rigidity, weight, fit_noise=fit_noise
+        )
+        if kinds is None:
+            return
+        self.uncertainty_scales_, self.noises_ = {}, {}
+        for kind in np.unique(kinds):
+            mask = kinds == kind
+            scale, noise = scale_and_noise(
+                residual[mask], rigidity[mask], weight[mask], fit_noise=fit_noise
+            )
+            self.uncertainty_scales_[_label(kind)] = scale
+            self.noises_[_label(kind)] = noise
 
     def _predict_with_quadratic_form(self, X):
         return self._predict(X), self._quadratic_form(X)
@@ -131,35 +184,144 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         """Rigidities in the user's units from normalized quadratic forms."""
         return self.weight_scale_ * reciprocal(quadratic_form)
 
-    def _std(self, quadratic_form):
-        # sqrt(a / R) from the normalized scale and form, which stay in range
-        return np.sqrt(self.uncertainty_scale_ / self.weight_scale_ * quadratic_form)
+    def _scale_and_noise(self, kind):
+        if kind is None:
+            return self.uncertainty_scale_, self.noise_
+        scales = getattr(self, "uncertainty_scales_", None)
+        if scales is None or kind not in scales:
+            known = "none" if scales is None else sorted(scales)
+            raise ValueError(
+                f"kind={kind!r} was not calibrated; the calibrated kinds are "
+                f"{known}. Pass kinds= to fit (calibration='loo') or to "
+                "calibrate(X, y, kinds=...), or use kind=None for the scale of "
+                "all rows."
+            )
+        return scales[kind], self.noises_[kind]
 
-    def predict(self, X, return_std=False):
-        """Predict, optionally with the calibrated standard deviation.
+    def _std(self, quadratic_form, kind=None, observation=False):
+        # sqrt(a / R) from the normalized form, which stays in range
+        scale, noise = self._scale_and_noise(kind)
+        variance = scale / self.weight_scale_ * quadratic_form
+        return np.sqrt(variance + noise if observation else variance)
 
-        .. math:: \\sigma(x) = \\sqrt{a / R(x)}
+    def predict(
+        self, X, return_std=False, return_cov=False, *, kind=None, observation=False
+    ):
+        """Predict, optionally with the calibrated standard deviation or covariance.
 
-        where ``a`` is :attr:`uncertainty_scale_` and ``R`` the prediction
-        rigidity: the uncertainty of the model's prediction (of the mean), not
-        of a new noisy observation.
+        .. math:: \\sigma(x)^2 = a / R(x) \\quad (+\\, \\nu
+                  \text{ with observation=True})
+
+        where ``a`` is :attr:`uncertainty_scale_` (or the scale of ``kind``)
+        and ``R`` the prediction rigidity.  By default this is the uncertainty
+        of the model's prediction (of the mean); with ``observation=True`` the
+        fitted noise :attr:`noise_` is added: the uncertainty of a new
+        measurement (``fit_noise=True``; otherwise the noise is 0).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         return_std : bool, default=False
+        return_cov : bool, default=False
+            The full covariance ``a G H^{-1} G^T`` of the predictions (plus
+            ``nu I`` with ``observation=True``), as
+            ``GaussianProcessRegressor.predict(return_cov=True)``.
+        kind : None or label, default=None
+            Which calibrated scale: ``None`` for all rows, or a label passed
+            as ``kinds`` to ``fit`` or ``calibrate``.
+        observation : bool, default=False
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
         y_std : ndarray of shape (n_samples,)
             Only with ``return_std=True``.
+        y_cov : ndarray of shape (n_samples, n_samples)
+            Only with ``return_cov=True``.
         """
         X = self._validate(X)
+        if return_std and return_cov:
+            raise ValueError(
+                "At most one of return_std and return_cov can be requested; the "
+                "standard deviations are the square roots of the diagonal of the "
+                "covariance."
+            )
+        if return_cov:
+            scale, noise = self._scale_and_noise(kind)
+            covariance = scale / self.weight_scale_ * self._cross_form(X)
+            if observation:
+                covariance[np.diag_indices_from(covariance)] += noise
+            return self._predict(X), covariance
         if not return_std:
             return self._predict(X)
         y_pred, quadratic = self._predict_with_quadratic_form(X)
-        return y_pred, self._std(quadratic)
+        return y_pred, self._std(quadratic, kind, observation)
+
+    def combination_rigidity(self, X, coefficients):
+        """Rigidity of linear combinations of predictions, ``sum_i c_i f(x_i)``.
+
+        .. math:: R(c) = \\left(g_c^\\top H^{-1} g_c\\right)^{-1}, \\quad
+                  g_c = \\sum_i c_i g_i
+
+        for energy differences between conformers (``c = [1, -1]``), reaction
+        energies, averages over a trajectory.  The intercept cancels in
+        combinations whose coefficients sum to zero.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        coefficients : array-like of shape (n_combinations, n_samples)
+            One combination per row (a 1-D array is one combination).
+
+        Returns
+        -------
+        ndarray of shape (n_combinations,)
+        """
+        X = self._validate(X)
+        return self._rigidity(self._combination_form(X, coefficients))
+
+    def predict_combination(self, X, coefficients, return_std=False, *, kind=None):
+        """Linear combinations of predictions, optionally with their std.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        coefficients : array-like of shape (n_combinations, n_samples)
+        return_std : bool, default=False
+            ``sqrt(a / R(c))`` (see :meth:`combination_rigidity`).
+        kind : None or label, default=None
+
+        Returns
+        -------
+        values : ndarray of shape (n_combinations,)
+        std : ndarray of shape (n_combinations,)
+            Only with ``return_std=True``.
+        """
+        X = self._validate(X)
+        matrix = self._combination_matrix(coefficients, X.shape[0])
+        values = matrix @ self._predict(X)
+        if not return_std:
+            return values
+        return values, self._std(self._combination_form(X, matrix), kind)
+
+    def _combination_matrix(self, coefficients, n_samples):
+        matrix = np.atleast_2d(np.asarray(coefficients, dtype=np.float64))
+        if matrix.ndim != 2 or matrix.shape[1] != n_samples:
+            raise ValueError(
+                f"coefficients must have one column per row of X ({n_samples}), "
+                f"got shape {np.shape(coefficients)}: one combination per row, "
+                "e.g. [[1, -1, 0]] for f(x_0) - f(x_1)."
+            )
+        if not np.all(np.isfinite(matrix)):
+            raise ValueError("coefficients must be finite.")
+        return matrix
+
+    def _combination_form(self, X, coefficients):
+        matrix = self._combination_matrix(coefficients, X.shape[0])
+        used = np.flatnonzero(np.any(matrix != 0, axis=0))
+        cross = self._cross_form(X[used])
+        part = matrix[:, used]
+        return np.maximum(np.einsum("ij,jk,ik->i", part, cross, part), 0.0)
 
     def predict_rigidity(self, X):
         """Prediction rigidity (PR) of each sample.
@@ -233,12 +395,13 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         """
         return self._predict_components(self._validate(X))
 
-    def calibrate(self, X, y, sample_weight=None):
-        """Refit :attr:`uncertainty_scale_` on held-out data.
+    def calibrate(self, X, y, sample_weight=None, *, kinds=None):
+        """Refit :attr:`uncertainty_scale_` (and the noise) on held-out data.
 
         .. math:: a = \\frac{\\sum_i w_i (y_i - \\hat y_i)^2 R_i}{\\sum_i w_i}
 
-        the maximum-likelihood scale of ``var = a / R`` on these rows; rows
+        the maximum-likelihood scale of ``var = a / R`` on these rows (with
+        ``fit_noise=True``, scale and noise of ``var = a / R + nu``); rows
         with an infinite rigidity (all-zero features without intercept) carry
         no information on the scale and are left out.  The model itself is
         unchanged.
@@ -249,6 +412,8 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), optional
             Weights of the rows in the average.
+        kinds : array-like of shape (n_samples,), optional
+            One scale per kind of row, as in ``fit``.
 
         Returns
         -------
@@ -257,8 +422,27 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X, y = validate_data(self, X, y, reset=False, y_numeric=True, dtype=np.float64)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        kinds = _check_labels(kinds, X.shape[0], "kinds")
         y_pred, quadratic = self._predict_with_quadratic_form(X)
-        # in normalized units, like the leave-one-out scale
-        scale = uncertainty_scale(y - y_pred, reciprocal(quadratic), sample_weight)
-        self.uncertainty_scale_ = scale * self.weight_scale_
+        for name in ("uncertainty_scales_", "noises_"):
+            self.__dict__.pop(name, None)
+        rigidity = self.weight_scale_ * reciprocal(quadratic)
+        self._set_scales(y - y_pred, rigidity, sample_weight, kinds)
         return self
+
+
+def _label(value):
+    """A numpy label as the plain Python value users type (``"force"``, ``3``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _check_labels(labels, n_samples, name):
+    if labels is None:
+        return None
+    array = np.asarray(labels)
+    if array.ndim != 1 or array.shape[0] != n_samples:
+        raise ValueError(
+            f"{name} must have one label per row of X ({n_samples}), got shape "
+            f"{array.shape}."
+        )
+    return array

@@ -3,6 +3,8 @@
 import warnings
 
 import numpy as np
+import scipy.linalg
+import scipy.optimize
 
 
 def leave_one_out(residual, leverage, complement, sample_weight, rigidity):
@@ -111,3 +113,159 @@ def uncertainty_scale(residual, rigidity, sample_weight=None):
             stacklevel=3,
         )
     return scale
+
+
+def scale_and_noise(residual, rigidity, sample_weight=None, *, fit_noise=False):
+    """Maximum-likelihood ``scale`` and ``noise`` of ``var = scale / R + noise``.
+
+    .. math:: (\\hat a, \\hat\\nu) = \\arg\\min_{a, \\nu \\ge 0} \\sum_i w_i
+              \\left[\\log\\left(\\frac{a}{R_i} + \\nu\\right)
+              + \\frac{r_i^2}{a / R_i + \\nu}\\right]
+
+    Without ``fit_noise`` this is :func:`uncertainty_scale` (``nu = 0``, in
+    closed form).  With it, a bounded quasi-Newton search (L-BFGS-B) in units
+    of the mean squared residual; ``nu = 0`` or ``a = 0`` are allowed at the
+    boundary.  Rows with an infinite rigidity count for the noise alone.
+
+    Parameters
+    ----------
+    residual, rigidity : ndarrays of shape (n_samples,)
+        Residuals and rigidities of predictions the model did not train on.
+    sample_weight : ndarray of shape (n_samples,), optional
+    fit_noise : bool, default=False
+
+    Returns
+    -------
+    scale, noise : float
+    """
+    if not fit_noise:
+        return uncertainty_scale(residual, rigidity, sample_weight), 0.0
+    weights = np.ones(len(residual)) if sample_weight is None else sample_weight
+    used = weights > 0
+    if np.count_nonzero(used) < 2:
+        raise ValueError(
+            "Fitting a noise term next to the scale needs at least 2 rows with a "
+            f"positive weight; got {np.count_nonzero(used)}. Use fit_noise=False."
+        )
+    weights = weights[used] / weights[used].max()
+    squared = residual[used] ** 2
+    unit = float(np.sum(weights * squared) / np.sum(weights))
+    if unit == 0.0:
+        return uncertainty_scale(residual, rigidity, sample_weight), 0.0
+    squared = squared / unit
+    inverse = 1.0 / rigidity[used]  # 0 for an infinite rigidity
+    finite = inverse > 0
+    # a start where both terms explain half of the residuals
+    start_scale = 0.5 / np.mean(inverse[finite]) if np.any(finite) else 0.0
+
+    def negative_log_likelihood(theta):
+        variance = theta[0] * inverse + theta[1]
+        value = np.sum(weights * (np.log(variance) + squared / variance))
+        factor = weights * (1.0 / variance - squared / variance**2)
+        return value, np.array([np.sum(factor * inverse), np.sum(factor)])
+
+    tiny = 1e-12
+    result = scipy.optimize.minimize(
+        negative_log_likelihood,
+        x0=np.array([start_scale, 0.5]),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(0.0, None), (tiny, None)],
+    )
+    scale, noise = (float(v) * unit for v in result.x)
+    if noise <= tiny * unit * 10:
+        noise = 0.0
+    return scale, noise
+
+
+#: Rows whose cross terms are computed together (one whitening per batch).
+GROUP_BATCH = 2048
+
+
+def group_leave_one_out(residual, cross_form, sample_weight, groups):
+    """Residuals and rigidities with each group of rows left out, in closed form.
+
+    For the rows ``G_g`` of one group (a structure's energy and force rows)
+    with weights ``S_g`` and cross terms ``C = G_g H^{-1} G_g^T``, removing
+    them changes the residuals and quadratic forms of the group's rows to
+
+    .. math:: r' = r + C_{\\cdot p} (S_p^{-1} - C_{pp})^{-1} r_p, \\qquad
+              q'_j = C_{jj} + [C_{\\cdot p} (S_p^{-1} - C_{pp})^{-1} C_{p \\cdot}]_{jj}
+
+    (``p``: the rows of positive weight; ``r'_p = (I - C S)^{-1} r_p``), by
+    Woodbury on ``H - G_p^T S_p G_p``: one ``k x k`` factorization per group,
+    no refit.  ``(S^{-1} - C)^{-1} = D B^{-1} D`` with ``D = S^{1/2}`` and
+    ``B = I - D C D``, whose eigenvalues are one minus the leverages.
+
+    Parameters
+    ----------
+    residual : ndarray of shape (n_samples,)
+        ``y - prediction`` of the model fitted on all rows.
+    cross_form : callable
+        ``cross_form(list of row indices) -> list of (k, k)``: ``G H^{-1}
+        G^T`` of the training rows of each group of a batch, in the units of
+        ``sample_weight``.
+    sample_weight : ndarray of shape (n_samples,)
+    groups : ndarray of shape (n_samples,)
+
+    Returns
+    -------
+    loo_residual, loo_rigidity : ndarrays of shape (n_samples,)
+
+    Raises
+    ------
+    ValueError
+        If leaving out a group leaves a Hessian that is not positive definite.
+    """
+    labels, inverse = np.unique(groups, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(len(labels) + 1))
+    loo_residual = np.array(residual, dtype=float)
+    quadratic = np.empty(len(residual))
+    members = [order[bounds[g] : bounds[g + 1]] for g in range(len(labels))]
+    batches, start, size = [], 0, 0
+    for g, rows in enumerate(members):  # batches of about GROUP_BATCH rows
+        size += rows.size
+        if size >= GROUP_BATCH or g == len(members) - 1:
+            batches.append(range(start, g + 1))
+            start, size = g + 1, 0
+    crosses = {}
+    for batch in batches:
+        crosses.update(zip(batch, cross_form([members[g] for g in batch]), strict=True))
+    for g, label in enumerate(labels):
+        rows = members[g]
+        cross = crosses.pop(g)
+        positive = sample_weight[rows] > 0
+        quadratic[rows] = np.diag(cross)
+        if not positive.any():
+            continue
+        root = np.sqrt(sample_weight[rows][positive])
+        complement = (
+            np.eye(root.size)
+            - root[:, None] * cross[np.ix_(positive, positive)] * root[None, :]
+        )
+        try:
+            factor = scipy.linalg.cho_factor(complement, lower=False)
+        except np.linalg.LinAlgError:
+            factor = None
+        pivots = None if factor is None else np.abs(np.diag(factor[0]))
+        if factor is None or pivots.min() ** 2 <= 1e-12 * pivots.max() ** 2:
+            name = label.item() if isinstance(label, np.generic) else label
+            raise ValueError(
+                f"Leaving out the group {name!r} "
+                f"({rows.size} rows) leaves a "
+                "Hessian that is not positive definite: some parameters are fixed "
+                "by this group's rows alone (a leverage of 1), so its "
+                "leave-one-group-out prediction is undefined. Increase alpha, or "
+                "add training data that shares this group's features."
+            )
+        coupling = cross[:, positive] * root  # C_{.p} D
+        residual_p = root * residual[rows][positive]
+        loo_residual[rows] = residual[rows] + coupling @ scipy.linalg.cho_solve(
+            factor, residual_p
+        )
+        solved = scipy.linalg.cho_solve(factor, coupling.T)
+        quadratic[rows] += np.einsum("ij,ji->i", coupling, solved)
+    with np.errstate(divide="ignore"):
+        loo_rigidity = 1.0 / np.maximum(quadratic, 0.0)
+    return loo_residual, loo_rigidity

@@ -23,7 +23,9 @@ from skpr._linalg import (
     LEVERAGE_DIRECT,
     cholesky_upper,
     chunks,
+    whiten,
 )
+from skpr._validation import check_bool
 
 #: Relative asymmetry of a training kernel matrix above which it is refused.
 SYMMETRY_RTOL = 1e-8
@@ -130,6 +132,13 @@ class BlockKernelRidge(RigidityRegressor):
         ``"loo"``: fit :attr:`uncertainty_scale_` on the closed-form
         leave-one-out residuals (no refits).  ``None``: scale 1 until
         :meth:`calibrate` is called with held-out data.
+    fit_noise : bool, default=False
+        Also fit a noise variance ``noise_`` next to the scale, by maximum
+        likelihood of ``var = scale / R + noise`` on the leave-one-out (or
+        held-out, :meth:`calibrate`) residuals.  ``predict(return_std=True)``
+        still gives the uncertainty of the prediction, ``scale / R``;
+        ``observation=True`` adds the noise (a new measurement).  ``False``
+        is the paper's ``var = scale / R``.
 
     Attributes
     ----------
@@ -159,9 +168,14 @@ class BlockKernelRidge(RigidityRegressor):
     alpha_ : ndarray of shape (n_blocks,)
     uncertainty_scale_ : float
         ``a`` in ``var(x) = a / R(x)``.
+    noise_ : float
+        ``nu`` in ``var = a / R + nu`` (0 unless ``fit_noise=True``).
+    uncertainty_scales_, noises_ : dict
+        Scale and noise of each kind of row, when ``kinds`` was given to
+        ``fit`` (with ``calibration="loo"``) or to :meth:`calibrate`.
     loo_residual_, loo_rigidity_ : ndarray of shape (n_samples,)
-        Leave-one-out residuals and rigidities of the training rows (only
-        with ``calibration="loo"``).
+        Leave-one-out (with ``groups``: leave-one-group-out) residuals and
+        rigidities of the training rows (only with ``calibration="loo"``).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when X had column names.
@@ -232,15 +246,18 @@ class BlockKernelRidge(RigidityRegressor):
         blocks=None,
         kernel_params=None,
         calibration="loo",
+        fit_noise=False,
     ):
         self.alpha = alpha
         self.kernel = kernel
         self.blocks = blocks
         self.kernel_params = kernel_params
         self.calibration = calibration
+        self.fit_noise = fit_noise
 
     def _check_params(self):
         self._check_calibration()
+        check_bool(self.fit_noise, "fit_noise")
 
     def _fit(self, X, y, sample_weight):
         self.blocks_, self.block_names_ = resolve_blocks(
@@ -323,14 +340,36 @@ class BlockKernelRidge(RigidityRegressor):
             )
         return out
 
-    def _local_quadratic_form(self, X_local):
+    def _cross_form(self, Xa, Xb=None, *, intercept=True):
+        """``k~(a, b) - k~_a^T A^{-1} k~_b``; without ``intercept``, linear kernels."""
+        if not intercept:
+            self._check_additive("A covariance of per-environment rows (forces)")
+        Xb = Xa if Xb is None else Xb
+        direct = sum(
+            kernel(Xa[:, block], Xb[:, block]) / alpha
+            for kernel, block, alpha in zip(
+                self.kernels_, self.blocks_, self._alpha, strict=True
+            )
+        )
+        za = whiten(self.cholesky_, sum(self._block_cross_kernels(Xa)).T)
+        zb = (
+            za
+            if Xb is Xa
+            else whiten(self.cholesky_, sum(self._block_cross_kernels(Xb)).T)
+        )
+        return direct - za.T @ zb
+
+    def _check_additive(self, what):
         for kernel, name in zip(self.kernels_, self.block_names_, strict=True):
             if not is_linear(kernel):
                 raise ValueError(
-                    f"local_rigidity needs a kernel that is additive over the "
-                    f"environments of a structure, which only kernel='linear' is; "
-                    f"block {name!r} has the kernel {describe(kernel)}. " + SPARSE_ROUTE
+                    f"{what} needs a kernel that is additive over the environments "
+                    f"of a structure, which only kernel='linear' is; block {name!r} "
+                    f"has the kernel {describe(kernel)}. " + SPARSE_ROUTE
                 )
+
+    def _local_quadratic_form(self, X_local):
+        self._check_additive("local_rigidity")
         # A linear kernel of an environment against a structure is its features
         # dotted with the structure's summed features: the PR formula applies.
         return self._quadratic_form(X_local)

@@ -16,10 +16,12 @@ from skpr._linalg import (
     cholesky_upper,
     chunks,
     condition_estimate,
+    cross_form,
     factor_gram,
     factor_rows_qr,
     quadratic_form,
     warn_if_rounding_dominates,
+    whiten,
 )
 from skpr._statistics import GramStatistics, weighted_rows
 from skpr._validation import check_bool, check_choice
@@ -60,6 +62,13 @@ class BlockRidge(RigidityRegressor):
         ``"loo"``: fit :attr:`uncertainty_scale_` by maximum likelihood on the
         closed-form leave-one-out residuals (no refits).  ``None``: scale 1
         until :meth:`calibrate` is called with held-out data.
+    fit_noise : bool, default=False
+        Also fit a noise variance ``noise_`` next to the scale, by maximum
+        likelihood of ``var = scale / R + noise`` on the leave-one-out (or
+        held-out, :meth:`calibrate`) residuals.  ``predict(return_std=True)``
+        still gives the uncertainty of the prediction, ``scale / R``;
+        ``observation=True`` adds the noise (a new measurement).  ``False``
+        is the paper's ``var = scale / R``.
     solver : {"auto", "cholesky", "qr", "dual"}, default="auto"
         How the Hessian is factored.  ``"cholesky"`` forms the normal
         equations (``F x F``); ``"qr"`` factors ``[sqrt(S) X; sqrt(Lambda)]``
@@ -100,10 +109,16 @@ class BlockRidge(RigidityRegressor):
         ``sum(s)``, the rigidity of the intercept alone.
     uncertainty_scale_ : float
         ``a`` in ``var(x) = a / R(x)``.
+    noise_ : float
+        ``nu`` in ``var = a / R + nu`` (0 unless ``fit_noise=True``).
+    uncertainty_scales_, noises_ : dict
+        Scale and noise of each kind of row, when ``kinds`` was given to
+        ``fit`` (with ``calibration="loo"``) or to :meth:`calibrate`.
     loo_residual_, loo_rigidity_ : ndarray of shape (n_samples,)
-        Leave-one-out residuals and rigidities of the training rows (only
-        with ``calibration="loo"``).  A row of zeros without intercept has an
-        infinite rigidity and is left out of the scale.
+        Leave-one-out (with ``groups``: leave-one-group-out) residuals and
+        rigidities of the training rows (only with ``calibration="loo"``).
+        A row of zeros without intercept has an infinite rigidity and is
+        left out of the scale.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when X had column names.
@@ -165,16 +180,19 @@ class BlockRidge(RigidityRegressor):
         blocks=None,
         fit_intercept=True,
         calibration="loo",
+        fit_noise=False,
         solver="auto",
     ):
         self.alpha = alpha
         self.blocks = blocks
         self.fit_intercept = fit_intercept
         self.calibration = calibration
+        self.fit_noise = fit_noise
         self.solver = solver
 
     def _check_params(self):
         check_bool(self.fit_intercept, "fit_intercept")
+        check_bool(self.fit_noise, "fit_noise")
         self._check_calibration()
         check_choice(
             self.solver,
@@ -394,6 +412,58 @@ class BlockRidge(RigidityRegressor):
             quadratic = quadratic_form(self.cholesky_, X, offset=self.X_offset_)
         if self.fit_intercept:
             quadratic += 1.0 / self._weight_sum
+        return quadratic
+
+    def _cross_form(self, Xa, Xb=None, *, intercept=True):
+        """``G_a H^{-1} G_b^T`` for ``g = [x, 1]`` (``intercept``) or ``g = x``."""
+        Xb = Xa if Xb is None else Xb
+        if self.solver_ == "dual":
+            centered = intercept and self.fit_intercept
+            ga, gb = (g - self.X_offset_ if centered else g for g in (Xa, Xb))
+            inverse_alpha = 1.0 / self._alpha_diag
+            ua = whiten(self.cholesky_, (self._support_rows @ (ga * inverse_alpha).T).T)
+            ub = (
+                ua
+                if Xb is Xa
+                else whiten(
+                    self.cholesky_, (self._support_rows @ (gb * inverse_alpha).T).T
+                )
+            )
+            out = (ga * inverse_alpha) @ gb.T - ua.T @ ub
+        elif Xb is Xa:
+            z = whiten(self.cholesky_, Xa - self.X_offset_ if intercept else Xa)
+            out = z.T @ z
+        else:
+            offset = self.X_offset_ if intercept else None
+            out = cross_form(self.cholesky_, Xa, Xb, offset=offset)
+        if intercept and self.fit_intercept:
+            out += 1.0 / self._weight_sum
+        return out
+
+    def _group_cross_forms(self, X, batch):
+        if self.solver_ == "dual":
+            return super()._group_cross_forms(X, batch)
+        # one whitening of the batch's rows; each group's Gram from its slice
+        rows = np.concatenate(batch)
+        z = whiten(self.cholesky_, X[rows] - self.X_offset_)
+        bounds = np.cumsum([0] + [len(r) for r in batch])
+        constant = 1.0 / self._weight_sum if self.fit_intercept else 0.0
+        return [
+            z[:, a:b].T @ z[:, a:b] + constant
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        ]
+
+    def _combination_form(self, X, coefficients):
+        # linear in x: combine the rows first, so that a difference of nearly
+        # equal rows (a finite difference) keeps its digits
+        matrix = self._combination_matrix(coefficients, X.shape[0])
+        totals = matrix.sum(axis=1)
+        rows = matrix @ X
+        if self.fit_intercept:
+            rows -= totals[:, None] * self.X_offset_
+        quadratic = self._local_quadratic_form(rows)
+        if self.fit_intercept:
+            quadratic += totals**2 / self._weight_sum
         return quadratic
 
     def _local_quadratic_form(self, X_local):

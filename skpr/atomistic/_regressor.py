@@ -5,6 +5,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from skpr import BlockKernelRidge, BlockRidge
+from skpr._base import RigidityRegressor
 from skpr._validation import check_sample_weight
 from skpr.atomistic._forces import energy_force_rows
 from skpr.atomistic._structures import check_structures, read_forces
@@ -151,6 +152,12 @@ class EnergyForceRegressor(RegressorMixin, BaseEstimator):
         energies alone and skips the gradients.
     energy_weight_scaling : {None, "n_atoms", "n_atoms_squared"}, default=None
         See :func:`energy_force_rows`.
+    leave_out : {"structure", "row"}, default="structure"
+        What the leave-one-out calibration of a skpr regressor
+        (``calibration="loo"``) leaves out: a whole structure (its energy and
+        force rows together, in closed form) or one row at a time.  Either
+        way energies and forces get their own scale (``kinds``
+        ``"energy"`` and ``"force"``).
 
     Attributes
     ----------
@@ -212,12 +219,14 @@ class EnergyForceRegressor(RegressorMixin, BaseEstimator):
         energy_weight=1.0,
         force_weight=1.0,
         energy_weight_scaling=None,
+        leave_out="structure",
     ):
         self.descriptor = descriptor
         self.regressor = regressor
         self.energy_weight = energy_weight
         self.force_weight = force_weight
         self.energy_weight_scaling = energy_weight_scaling
+        self.leave_out = leave_out
 
     def fit(self, X, y=None, sample_weight=None):
         """Fit on the energy and force rows of the structures.
@@ -242,6 +251,11 @@ class EnergyForceRegressor(RegressorMixin, BaseEstimator):
                 "Nothing to fit: y (energies) is None and force_weight=0. Give "
                 "energies, or a positive force_weight to train on forces."
             )
+        if self.leave_out not in ("structure", "row"):
+            raise ValueError(
+                f"leave_out must be 'structure' (a structure's energy and force "
+                f"rows together) or 'row', got {self.leave_out!r}."
+            )
         structure_weight = check_sample_weight(sample_weight, len(structures))
         regressor = (
             BlockRidge(fit_intercept=False)
@@ -252,6 +266,25 @@ class EnergyForceRegressor(RegressorMixin, BaseEstimator):
         descriptor = clone(self.descriptor).fit(structures)
         if use_forces:
             _check_sum_pooling(descriptor)
+        rows, targets, weights, groups, kinds = self._rows(
+            descriptor, structures, y, structure_weight
+        )
+        if isinstance(regressor, RigidityRegressor):
+            extra = {"kinds": kinds}
+            if self.leave_out == "structure" and regressor.calibration == "loo":
+                extra["groups"] = groups
+            regressor.fit(rows, targets, sample_weight=weights, **extra)
+        else:
+            regressor.fit(rows, targets, sample_weight=weights)
+        _check_fitted_linear(regressor, rows, use_forces)
+        # fitted attributes only once everything passed
+        self.descriptor_, self.regressor_ = descriptor, regressor
+        self._columns = getattr(rows, "columns", None)
+        return self
+
+    def _rows(self, descriptor, structures, y, structure_weight):
+        """Energy and force rows, targets, weights, structure and kind of each row."""
+        use_forces = self.force_weight != 0
         features = descriptor.transform(structures)
         gradients = forces = index = None
         if use_forces:
@@ -269,12 +302,14 @@ class EnergyForceRegressor(RegressorMixin, BaseEstimator):
             force_weight=self.force_weight * structure_weight,
             energy_weight_scaling=self.energy_weight_scaling,
         )
-        regressor.fit(rows, targets, sample_weight=weights)
-        _check_fitted_linear(regressor, rows, use_forces)
-        # fitted attributes only once everything passed
-        self.descriptor_, self.regressor_ = descriptor, regressor
-        self._columns = getattr(features, "columns", None)
-        return self
+        parts, kinds = [], []
+        if y is not None:
+            parts.append(np.arange(len(structures)))
+            kinds.append(np.full(len(structures), "energy"))
+        if use_forces:
+            parts.append(np.repeat(index, 3))
+            kinds.append(np.full(3 * len(index), "force"))
+        return rows, targets, weights, np.concatenate(parts), np.concatenate(kinds)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -298,6 +333,20 @@ class EnergyForceRegressor(RegressorMixin, BaseEstimator):
             check_structures(X, caller="EnergyForceRegressor")
         )
 
+    def _skpr_regressor(self, what):
+        check_is_fitted(self)
+        if not isinstance(self.regressor_, RigidityRegressor):
+            raise ValueError(
+                f"{what} needs a skpr regressor (BlockRidge or BlockKernelRidge); "
+                f"this model has {type(self.regressor_).__name__}."
+            )
+        return self.regressor_
+
+    def _kind(self, kind):
+        """The kind's scale where the regressor has one, else all rows'."""
+        scales = getattr(self.regressor_, "uncertainty_scales_", None)
+        return kind if scales is not None and kind in scales else None
+
     def predict(self, X, return_std=False):
         """Energy of each structure, optionally with its standard deviation.
 
@@ -305,7 +354,8 @@ class EnergyForceRegressor(RegressorMixin, BaseEstimator):
         ----------
         X : list of ase.Atoms
         return_std : bool, default=False
-            Forwarded to the regressor (``BlockRidge``: ``sqrt(scale / PR)``).
+            ``sqrt(a_E / PR)`` with the scale ``a_E`` calibrated on energies
+            (leave-one-structure-out at fit, or :meth:`calibrate`).
 
         Returns
         -------
@@ -314,12 +364,93 @@ class EnergyForceRegressor(RegressorMixin, BaseEstimator):
             Only with ``return_std=True``.
         """
         features = self._features(X)
-        if return_std:
-            return self.regressor_.predict(features, return_std=True)
-        return self.regressor_.predict(features)
+        if not return_std:
+            return self.regressor_.predict(features)
+        if isinstance(self.regressor_, RigidityRegressor):
+            return self.regressor_.predict(
+                features, return_std=True, kind=self._kind("energy")
+            )
+        return self.regressor_.predict(features, return_std=True)
 
-    def predict_forces(self, X):
+    def predict_forces(self, X, return_std=False, return_cov=False):
         """Forces of the model, minus the gradient of its energy.
+
+        With ``return_std`` or ``return_cov``, their uncertainty: a force
+        component is the linear functional ``g = -dX/dr`` of the model, with
+        variance ``a_F g^T H^{-1} g`` (``a_F`` the scale calibrated on force
+        rows); ``return_cov`` gives the 3 x 3 covariance of each atom's force.
+
+        Parameters
+        ----------
+        X : list of ase.Atoms
+        return_std : bool, default=False
+        return_cov : bool, default=False
+
+        Returns
+        -------
+        forces : ndarray of shape (n_atoms_total, 3)
+            Atoms of all structures concatenated, in ase order.
+        std : ndarray of shape (n_atoms_total, 3)
+            Only with ``return_std=True``.
+        cov : ndarray of shape (n_atoms_total, 3, 3)
+            Only with ``return_cov=True``.
+        """
+        check_is_fitted(self)
+        if return_std and return_cov:
+            raise ValueError("Ask for return_std or return_cov, not both.")
+        structures = check_structures(X, caller="EnergyForceRegressor")
+        gradients, _ = transform_gradients(self.descriptor_, structures)
+        # F = -dX/dr . w; predicting at 0 removes any intercept of the model
+        rows = self._frame(np.vstack([-gradients, np.zeros(gradients.shape[1])]))
+        predictions = self.regressor_.predict(rows)
+        forces = (predictions[:-1] - predictions[-1]).reshape(-1, 3)
+        if not (return_std or return_cov):
+            return forces
+        regressor = self._skpr_regressor("The uncertainty of forces")
+        force_rows = regressor._validate(self._frame(-gradients))
+        scale, _ = regressor._scale_and_noise(self._kind("force"))
+        factor = scale / regressor.weight_scale_
+        if return_std:
+            quadratic = regressor._local_quadratic_form(force_rows)
+            return forces, np.sqrt(factor * quadratic).reshape(-1, 3)
+        covariance = np.stack(
+            [
+                regressor._cross_form(force_rows[3 * a : 3 * a + 3], intercept=False)
+                for a in range(len(forces))
+            ]
+        )
+        return forces, factor * covariance
+
+    def calibrate(self, X, y=None, sample_weight=None):
+        """Refit the scales of energies and forces on held-out structures.
+
+        The energy and force rows of the structures (with the loss weights
+        of ``fit``) are the held-out rows of the regressor's
+        :meth:`~skpr.BlockRidge.calibrate`, one scale per kind.
+
+        Parameters
+        ----------
+        X : list of ase.Atoms
+            With reference forces attached (when the model has force rows).
+        y : array-like of shape (n_structures,) or None
+            Reference energies; ``None`` calibrates forces only.
+        sample_weight : array-like of shape (n_structures,), optional
+
+        Returns
+        -------
+        self
+        """
+        regressor = self._skpr_regressor("calibrate")
+        structures = check_structures(X, caller="EnergyForceRegressor")
+        structure_weight = check_sample_weight(sample_weight, len(structures))
+        rows, targets, weights, _, kinds = self._rows(
+            self.descriptor_, structures, y, structure_weight
+        )
+        regressor.calibrate(rows, targets, sample_weight=weights, kinds=kinds)
+        return self
+
+    def component_rigidity(self, X):
+        """CPR of each block of the energy of each structure.
 
         Parameters
         ----------
@@ -327,16 +458,10 @@ class EnergyForceRegressor(RegressorMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray of shape (n_atoms_total, 3)
-            Atoms of all structures concatenated, in ase order.
+        ndarray of shape (n_structures, n_blocks)
         """
-        check_is_fitted(self)
-        structures = check_structures(X, caller="EnergyForceRegressor")
-        gradients, _ = transform_gradients(self.descriptor_, structures)
-        # F = -dX/dr . w; predicting at 0 removes any intercept of the model
-        rows = self._frame(np.vstack([-gradients, np.zeros(gradients.shape[1])]))
-        predictions = self.regressor_.predict(rows)
-        return (predictions[:-1] - predictions[-1]).reshape(-1, 3)
+        regressor = self._skpr_regressor("component_rigidity")
+        return regressor.component_rigidity(self._features(X))
 
     def predict_rigidity(self, X):
         """PR of the energy of each structure (with both kinds of training rows).
