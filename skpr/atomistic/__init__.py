@@ -42,12 +42,16 @@ from skpr._invariants import (
 )
 from skpr.atomistic._body_order import BodyOrderFeatures
 from skpr.atomistic._composition import CompositionFeatures
-from skpr.atomistic._forces import energy_force_rows
+from skpr.atomistic._forces import energy_force_rows, virial_rows
 from skpr.atomistic._lode import LodeDescriptor, LodeExpansion
 from skpr.atomistic._range_separated import RangeSeparatedLode
 from skpr.atomistic._regressor import EnergyForceRegressor
 from skpr.atomistic._soap import SoapPowerSpectrum, SphericalExpansion
-from skpr.atomistic._union import transform_gradients, transform_local
+from skpr.atomistic._union import (
+    transform_gradients,
+    transform_local,
+    transform_strain_gradients,
+)
 
 __all__ = [
     "BodyOrderFeatures",
@@ -64,4 +68,6 @@ __all__ = [
     "separate_center_types",
     "transform_gradients",
     "transform_local",
+    "transform_strain_gradients",
+    "virial_rows",
 ]

@@ -171,6 +171,34 @@ class StructureTransformer(TransformerMixin, BaseEstimator):
         gradients = self._pooled_gradients(structures)
         return gradients.reshape(-1, gradients.shape[-1]), structure_index(structures)
 
+    def transform_strain_gradients(self, X):
+        r"""Derivatives of the pooled features with respect to a strain of the cell.
+
+        ``[A, i, j]`` is :math:`\partial X_A / \partial \epsilon_{ij}` for
+        the homogeneous deformation ``r -> (1 + epsilon) r`` of the cell and
+        the atoms of periodic structure ``A``.  Minus these are the virial
+        rows of :func:`virial_rows`: a model ``E = X . w`` predicts the virial
+        :math:`W = -\partial E / \partial \epsilon`.
+
+        Parameters
+        ----------
+        X : list of ase.Atoms
+            Periodic structures.
+
+        Returns
+        -------
+        ndarray of shape (n_structures, 3, 3, n_features)
+        """
+        structures = self._validated(X)
+        return self._pooled_strain_gradients(structures)
+
+    def _pooled_strain_gradients(self, structures):
+        raise NotImplementedError(
+            f"{type(self).__name__} has no strain gradients, so it gives no virial "
+            "rows; use SoapPowerSpectrum or SphericalExpansion (with "
+            "CompositionFeatures) for them."
+        )
+
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns, fixed by the species list.
 

@@ -69,5 +69,9 @@ class CompositionFeatures(StructureTransformer):
         n_atoms = sum(len(atoms) for atoms in structures)
         return np.zeros((n_atoms, 3, self.species_.size))
 
+    def _pooled_strain_gradients(self, structures):
+        # atom counts do not change under a strain
+        return np.zeros((len(structures), 3, 3, len(self.species_)))
+
     def _feature_names(self):
         return symbols(self.species_)

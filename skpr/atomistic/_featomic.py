@@ -161,6 +161,43 @@ class FeatomicTransformer(StructureTransformer):
     def _feature_names(self):
         return self._layout().names(self._feature_name)
 
+    def _pooled_strain_gradients(self, structures):
+        for i, atoms in enumerate(structures):
+            if not np.all(atoms.pbc):
+                raise ValueError(
+                    f"{type(self).__name__}: strain gradients need periodic "
+                    f"structures (a cell to deform), but structure {i} "
+                    f"({atoms.get_chemical_formula()}) has pbc={atoms.pbc.tolist()}."
+                )
+        layout = self._layout()
+        counts = np.array([len(atoms) for atoms in structures])
+        out = np.zeros((len(structures), 3, 3, layout.n_features))
+        calculator = self._calculator()
+        for start in range(0, len(structures), STRUCTURES_PER_CALL):
+            chunk = structures[start : start + STRUCTURES_PER_CALL]
+            try:
+                tensor = calculator.compute(
+                    [featomic_system(atoms) for atoms in chunk], gradients=["strain"]
+                )
+            except FeatomicError as error:
+                raise NotImplementedError(
+                    f"featomic gives no strain gradients for {type(self).__name__} "
+                    f"({str(error).rstrip('.')}), so it gives no virial rows; use "
+                    "SoapPowerSpectrum or SphericalExpansion for them."
+                ) from error
+            for block, columns in self._column_blocks(tensor, layout):
+                gradient = block.gradient("strain")
+                if len(gradient.samples) == 0:
+                    continue
+                system = block.samples.values[gradient.samples.values[:, 0], 0]
+                values = np.asarray(gradient.values).reshape(len(system), 3, 3, -1)
+                if self.pooling == "mean":
+                    values = values / counts[start + system][:, None, None, None]
+                summed = np.zeros((len(structures), 3, 3, len(columns)))
+                np.add.at(summed, start + system, values)
+                out[..., columns] += summed
+        return out
+
     def _compute(self, structures, *, local, gradients):
         """Per-atom rows and/or pooled position gradients.
 
@@ -192,6 +229,15 @@ class FeatomicTransformer(StructureTransformer):
             )
         return X_local, pooled
 
+    def _column_blocks(self, tensor, layout):
+        """The blocks of a featomic output that are columns, with their columns."""
+        for key, block in tensor.items():
+            column_key = self._column_key(
+                dict(zip(tensor.keys.names, key.values.tolist(), strict=True))
+            )
+            if column_key is not None:
+                yield block, layout.columns(column_key, self._block_labels(block))
+
     def _fill(self, calculator, chunk, layout, first_atom, counts, X_local, pooled):
         """Write one call's per-atom rows and pooled gradients into the outputs."""
         tensor = calculator.compute(
@@ -199,13 +245,7 @@ class FeatomicTransformer(StructureTransformer):
         )
         # featomic numbers the systems of each call from 0
         offsets = first_atom[: len(chunk)]
-        for key, block in tensor.items():
-            column_key = self._column_key(
-                dict(zip(tensor.keys.names, key.values.tolist(), strict=True))
-            )
-            if column_key is None:
-                continue
-            columns = layout.columns(column_key, self._block_labels(block))
+        for block, columns in self._column_blocks(tensor, layout):
             if X_local is not None:
                 samples = block.samples.values
                 rows = offsets[samples[:, 0]] + samples[:, 1]

@@ -313,3 +313,87 @@ def energy_force_rows(
 
         X = pd.DataFrame(X, columns=columns)
     return X, np.concatenate(y_parts), np.concatenate(weight_parts)
+
+
+#: The six independent components of a symmetric 3 x 3 tensor (Voigt order).
+VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
+
+
+def virial_rows(strain_gradients, virials, *, virial_weight=1.0, columns=None):
+    """Virial rows, targets and loss weights (paper eq. 5, the stress term).
+
+    A model linear in the pooled features, :math:`E_A = X_A \\cdot w`,
+    predicts the virial :math:`W_A = -\\partial E_A / \\partial \\epsilon =
+    -(\\partial X_A / \\partial \\epsilon) \\cdot w`; its six independent
+    components (Voigt order xx, yy, zz, yz, xz, xy) are six more rows per
+    structure, each with the weight :math:`\\lambda_s`.  Stack them under the
+    rows of :func:`energy_force_rows`.
+
+    Parameters
+    ----------
+    strain_gradients : array-like of shape (n_structures, 3, 3, n_features)
+        From :func:`transform_strain_gradients`; symmetrized here.
+    virials : array-like of shape (n_structures, 3, 3)
+        Reference virials (energy), ``-volume * stress`` in ASE's convention;
+        symmetrized here.
+    virial_weight : float or array-like of shape (n_structures,), default=1.0
+        :math:`\\lambda_s` of each structure, per component, in 1/energy².
+    columns : None or sequence of str
+        Column names for a DataFrame output.
+
+    Returns
+    -------
+    X : ndarray or DataFrame of shape (6 * n_structures, n_features)
+        Structure by structure, six rows each.
+    y : ndarray of shape (6 * n_structures,)
+    sample_weight : ndarray of shape (6 * n_structures,)
+    """
+    gradients = np.asarray(strain_gradients, dtype=np.float64)
+    virials = np.asarray(virials, dtype=np.float64)
+    if gradients.ndim != 4 or gradients.shape[1:3] != (3, 3):
+        raise ValueError(
+            "strain_gradients must have shape (n_structures, 3, 3, n_features), got "
+            f"{gradients.shape}; transform_strain_gradients returns it."
+        )
+    n_structures = gradients.shape[0]
+    if virials.shape != (n_structures, 3, 3):
+        raise ValueError(
+            f"virials must have shape ({n_structures}, 3, 3), one 3 x 3 virial per "
+            f"structure, got {virials.shape}."
+        )
+    if not np.all(np.isfinite(virials)):
+        raise ValueError("virials must be finite.")
+    weights = _per_structure(virial_weight, "virial_weight", n_structures)
+    rows = np.stack(
+        [-(gradients[:, i, j] + gradients[:, j, i]) / 2 for i, j in VOIGT], axis=1
+    ).reshape(6 * n_structures, -1)
+    targets = np.stack(
+        [(virials[:, i, j] + virials[:, j, i]) / 2 for i, j in VOIGT], axis=1
+    ).ravel()
+    if columns is not None:
+        import pandas as pd
+
+        rows = pd.DataFrame(rows, columns=list(columns))
+    return rows, targets, np.repeat(weights, 6)
+
+
+def read_virial(atoms, position):
+    """Reference virial of one periodic structure, shape (3, 3), in energy units.
+
+    ``atoms.info["virial"]`` (extended XYZ), else ``-volume * stress`` from the
+    calculator results.
+    """
+    if "virial" in atoms.info:
+        return np.array(atoms.info["virial"], dtype=float).reshape(3, 3)
+    calc = atoms.calc
+    if calc is not None and "stress" in getattr(calc, "results", {}):
+        from ase.stress import voigt_6_to_full_3x3_stress
+
+        stress = np.asarray(calc.results["stress"], dtype=float)
+        full = voigt_6_to_full_3x3_stress(stress) if stress.shape == (6,) else stress
+        return -atoms.get_volume() * full.reshape(3, 3)
+    raise ValueError(
+        f"Structure {position} ({atoms.get_chemical_formula()}) has no reference "
+        "virial: no atoms.info['virial'] and no calculator result 'stress'. Attach "
+        "one, or set virial_weight=0."
+    )

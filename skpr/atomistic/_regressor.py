@@ -7,9 +7,14 @@ from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 from skpr import BlockKernelRidge, BlockRidge
 from skpr._base import RigidityRegressor
 from skpr._validation import check_sample_weight
-from skpr.atomistic._forces import energy_force_rows
+from skpr.atomistic._forces import energy_force_rows, read_virial, virial_rows
 from skpr.atomistic._structures import check_structures, read_forces
-from skpr.atomistic._union import _parts, transform_gradients, transform_local
+from skpr.atomistic._union import (
+    _parts,
+    transform_gradients,
+    transform_local,
+    transform_strain_gradients,
+)
 
 #: What the refusals of a regressor suggest instead.
 _LINEAR_REGRESSORS = (
@@ -152,6 +157,11 @@ class EnergyForceRegressor(RegressorMixin, BaseEstimator):
         energies alone and skips the gradients.
     energy_weight_scaling : {None, "n_atoms", "n_atoms_squared"}, default=None
         See :func:`energy_force_rows`.
+    virial_weight : float, default=0.0
+        :math:`\\lambda_s` per virial component (1/energy²), paper eq. 5:
+        six virial rows per periodic structure from the strain gradients of
+        the descriptor (:func:`virial_rows`), with reference virials read from
+        ``atoms.info["virial"]`` or the calculator's stress.  0 skips them.
     leave_out : {"structure", "row"}, default="structure"
         What the leave-one-out calibration of a skpr regressor
         (``calibration="loo"``) leaves out: a whole structure (its energy and
@@ -219,6 +229,7 @@ class EnergyForceRegressor(RegressorMixin, BaseEstimator):
         energy_weight=1.0,
         force_weight=1.0,
         energy_weight_scaling=None,
+        virial_weight=0.0,
         leave_out="structure",
     ):
         self.descriptor = descriptor
@@ -226,6 +237,7 @@ class EnergyForceRegressor(RegressorMixin, BaseEstimator):
         self.energy_weight = energy_weight
         self.force_weight = force_weight
         self.energy_weight_scaling = energy_weight_scaling
+        self.virial_weight = virial_weight
         self.leave_out = leave_out
 
     def fit(self, X, y=None, sample_weight=None):
@@ -309,6 +321,19 @@ class EnergyForceRegressor(RegressorMixin, BaseEstimator):
         if use_forces:
             parts.append(np.repeat(index, 3))
             kinds.append(np.full(3 * len(index), "force"))
+        if self.virial_weight != 0:
+            virials = np.stack([read_virial(a, i) for i, a in enumerate(structures)])
+            more, more_targets, more_weights = virial_rows(
+                transform_strain_gradients(descriptor, structures),
+                virials,
+                virial_weight=self.virial_weight * structure_weight,
+                columns=getattr(features, "columns", None),
+            )
+            rows = _stack_rows(rows, more)
+            targets = np.concatenate([targets, more_targets])
+            weights = np.concatenate([weights, more_weights])
+            parts.append(np.repeat(np.arange(len(structures)), 6))
+            kinds.append(np.full(6 * len(structures), "virial"))
         return rows, targets, weights, np.concatenate(parts), np.concatenate(kinds)
 
     def __sklearn_tags__(self):
@@ -421,6 +446,41 @@ class EnergyForceRegressor(RegressorMixin, BaseEstimator):
         )
         return forces, factor * covariance
 
+    def predict_virials(self, X, return_std=False):
+        """Virials of the model, ``-dE/d epsilon``, in Voigt order per structure.
+
+        Parameters
+        ----------
+        X : list of ase.Atoms
+            Periodic structures.
+        return_std : bool, default=False
+            With the scale calibrated on virial rows (``virial_weight > 0``),
+            else the scale of all rows.
+
+        Returns
+        -------
+        virials : ndarray of shape (n_structures, 6)
+            xx, yy, zz, yz, xz, xy.
+        std : ndarray of shape (n_structures, 6)
+            Only with ``return_std=True``.
+        """
+        check_is_fitted(self)
+        structures = check_structures(X, caller="EnergyForceRegressor")
+        strain = transform_strain_gradients(self.descriptor_, structures)
+        rows, _, _ = virial_rows(strain, np.zeros((len(structures), 3, 3)))
+        frame = self._frame(np.vstack([rows, np.zeros(rows.shape[1])]))
+        predictions = self.regressor_.predict(frame)
+        virials = (predictions[:-1] - predictions[-1]).reshape(-1, 6)
+        if not return_std:
+            return virials
+        regressor = self._skpr_regressor("The uncertainty of virials")
+        scale, _ = regressor._scale_and_noise(self._kind("virial"))
+        quadratic = regressor._local_quadratic_form(
+            regressor._validate(self._frame(rows))
+        )
+        std = np.sqrt(scale / regressor.weight_scale_ * quadratic)
+        return virials, std.reshape(-1, 6)
+
     def calibrate(self, X, y=None, sample_weight=None):
         """Refit the scales of energies and forces on held-out structures.
 
@@ -491,3 +551,12 @@ class EnergyForceRegressor(RegressorMixin, BaseEstimator):
         structures = check_structures(X, caller="EnergyForceRegressor")
         X_local, _ = transform_local(self.descriptor_, structures)
         return self.regressor_.local_rigidity(self._frame(X_local))
+
+
+def _stack_rows(top, bottom):
+    """Rows under rows, as arrays or as DataFrames with the same columns."""
+    if hasattr(top, "columns"):
+        import pandas as pd
+
+        return pd.concat([top, bottom], ignore_index=True)
+    return np.vstack([top, bottom])

@@ -130,3 +130,25 @@ def transform_gradients(descriptor, X):
     (24, 147)
     """
     return _stack(descriptor, X, "transform_gradients")
+
+
+def transform_strain_gradients(descriptor, X):
+    """Strain gradients of the pooled rows of a descriptor or a ``FeatureUnion``.
+
+    See :meth:`SoapPowerSpectrum.transform_strain_gradients`; the columns are
+    those of ``descriptor.transform(X)`` (``transformer_weights`` applied).
+
+    Parameters
+    ----------
+    descriptor : fitted transformer or FeatureUnion
+    X : list of ase.Atoms
+        Periodic structures.
+
+    Returns
+    -------
+    ndarray of shape (n_structures, 3, 3, n_features)
+    """
+    parts = _parts(descriptor, "transform_strain_gradients")
+    return np.concatenate(
+        [t.transform_strain_gradients(X) * w for t, w in parts], axis=-1
+    )
