@@ -214,6 +214,12 @@ def ratio_note(label, timings, numerator, denominator, goal=None):
     return text
 
 
+def coverage_fractions(error, std):
+    """Fractions of ``|error|`` within 1, 2 and 3 ``std``."""
+    error, std = np.abs(np.asarray(error)), np.asarray(std)
+    return [float(np.mean(error <= k * std)) for k in (1, 2, 3)]
+
+
 def relative_error(value, reference):
     """``max |value - reference| / max |reference|``."""
     value, reference = np.asarray(value), np.asarray(reference)

@@ -24,15 +24,12 @@ Run from the repository root::
 import argparse
 
 import numpy as np
+from _harness import coverage_fractions
 from sklearn.pipeline import FeatureUnion
 
 from skpr import BlockRidge
 from skpr.atomistic import CompositionFeatures, EnergyForceRegressor, SoapPowerSpectrum
 from skpr.datasets import load_ethanol
-
-
-def fractions(error, std):
-    return [np.mean(np.abs(error) < k * std) for k in (1, 2, 3)]
 
 
 def one_split(ethanol, union, seed):
@@ -58,7 +55,7 @@ def one_split(ethanol, union, seed):
         prediction, std = model.predict(pick(test), return_std=True)
         force_prediction, force_std = model.predict_forces(pick(test), return_std=True)
         std = std if energy_std is None else energy_std
-        return fractions(prediction - energy[test], std) + fractions(
+        return coverage_fractions(prediction - energy[test], std) + coverage_fractions(
             force_prediction - forces, force_std * force_factor
         )
 

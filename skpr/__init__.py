@@ -24,7 +24,11 @@ from skpr._pooling import pool_structures
 from skpr._purification import ACEPurifier
 from skpr._range_separation import RangeSeparator
 from skpr._ridge import BlockRidge
-from skpr._selection import active_nystroem, farthest_point_sampling
+from skpr._selection import (
+    active_nystroem,
+    farthest_point_sampling,
+    nystroem_residual,
+)
 
 __version__ = "0.1.0"
 
@@ -44,6 +48,7 @@ __all__ = [
     "miscalibration_area",
     "negative_log_likelihood",
     "nll_scorer",
+    "nystroem_residual",
     "plot_calibration",
     "pool_structures",
     "sigma_coverage",

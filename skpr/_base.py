@@ -74,7 +74,9 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
             "held-out data.",
         )
 
-    def fit(self, X, y, sample_weight=None, *, groups=None, kinds=None):
+    def fit(
+        self, X, y, sample_weight=None, *, groups=None, kinds=None, prior_variance=None
+    ):
         """Fit the model, factor its Hessian, and calibrate the uncertainty.
 
         Parameters
@@ -93,6 +95,11 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
             A label per row (e.g. ``"energy"``, ``"force"``): one scale (and
             noise) per kind, in :attr:`uncertainty_scales_`, used by
             ``predict(..., kind=...)``.
+        prior_variance : array-like of shape (n_samples,), optional
+            A variance the model's rigidity does not see, in the units of
+            ``1 / R`` (e.g. ``nystroem_residual(...) / alpha`` for the sparse
+            route), added to each left-out row's ``1 / R`` when the scale is
+            fitted: ``var = scale * (1 / R + prior_variance)``.
 
         Returns
         -------
@@ -117,6 +124,7 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         groups = _check_labels(groups, X.shape[0], "groups")
         kinds = _check_labels(kinds, X.shape[0], "kinds")
+        prior_variance = _check_prior_variance(prior_variance, X.shape[0])
         if self.calibration == "loo":
             units = "samples" if groups is None else "groups"
             n_units = (
@@ -147,7 +155,10 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
             self.loo_residual_ = residual
             self.loo_rigidity_ = rigidity * self.weight_scale_
             self._set_scales(
-                self.loo_residual_, self.loo_rigidity_, sample_weight, kinds
+                self.loo_residual_,
+                _with_prior(self.loo_rigidity_, prior_variance),
+                sample_weight,
+                kinds,
             )
         return self
 
@@ -198,14 +209,23 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
             )
         return scales[kind], self.noises_[kind]
 
-    def _std(self, quadratic_form, kind=None, observation=False):
+    def _std(self, quadratic_form, kind=None, observation=False, prior_variance=None):
         # sqrt(a / R) from the normalized form, which stays in range
         scale, noise = self._scale_and_noise(kind)
         variance = scale / self.weight_scale_ * quadratic_form
+        if prior_variance is not None:
+            variance = variance + scale * prior_variance
         return np.sqrt(variance + noise if observation else variance)
 
     def predict(
-        self, X, return_std=False, return_cov=False, *, kind=None, observation=False
+        self,
+        X,
+        return_std=False,
+        return_cov=False,
+        *,
+        kind=None,
+        observation=False,
+        prior_variance=None,
     ):
         """Predict, optionally with the calibrated standard deviation or covariance.
 
@@ -230,6 +250,10 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
             Which calibrated scale: ``None`` for all rows, or a label passed
             as ``kinds`` to ``fit`` or ``calibrate``.
         observation : bool, default=False
+        prior_variance : array-like of shape (n_samples,), optional
+            Added to ``1 / R`` of each query (see ``fit``), e.g. the Nystroem
+            residual of the sparse route over its ``alpha``; on the diagonal
+            only with ``return_cov`` (the FITC approximation).
 
         Returns
         -------
@@ -246,16 +270,20 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
                 "standard deviations are the square roots of the diagonal of the "
                 "covariance."
             )
+        prior_variance = _check_prior_variance(prior_variance, X.shape[0])
         if return_cov:
             scale, noise = self._scale_and_noise(kind)
             covariance = scale / self.weight_scale_ * self._cross_form(X)
+            diagonal = np.diag_indices_from(covariance)
+            if prior_variance is not None:
+                covariance[diagonal] += scale * prior_variance
             if observation:
-                covariance[np.diag_indices_from(covariance)] += noise
+                covariance[diagonal] += noise
             return self._predict(X), covariance
         if not return_std:
             return self._predict(X)
         y_pred, quadratic = self._predict_with_quadratic_form(X)
-        return y_pred, self._std(quadratic, kind, observation)
+        return y_pred, self._std(quadratic, kind, observation, prior_variance)
 
     def combination_rigidity(self, X, coefficients):
         """Rigidity of linear combinations of predictions, ``sum_i c_i f(x_i)``.
@@ -395,7 +423,7 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         """
         return self._predict_components(self._validate(X))
 
-    def calibrate(self, X, y, sample_weight=None, *, kinds=None):
+    def calibrate(self, X, y, sample_weight=None, *, kinds=None, prior_variance=None):
         """Refit :attr:`uncertainty_scale_` (and the noise) on held-out data.
 
         .. math:: a = \\frac{\\sum_i w_i (y_i - \\hat y_i)^2 R_i}{\\sum_i w_i}
@@ -414,6 +442,8 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
             Weights of the rows in the average.
         kinds : array-like of shape (n_samples,), optional
             One scale per kind of row, as in ``fit``.
+        prior_variance : array-like of shape (n_samples,), optional
+            As in ``fit``.
 
         Returns
         -------
@@ -423,10 +453,12 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         X, y = validate_data(self, X, y, reset=False, y_numeric=True, dtype=np.float64)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         kinds = _check_labels(kinds, X.shape[0], "kinds")
+        prior_variance = _check_prior_variance(prior_variance, X.shape[0])
         y_pred, quadratic = self._predict_with_quadratic_form(X)
         for name in ("uncertainty_scales_", "noises_"):
             self.__dict__.pop(name, None)
         rigidity = self.weight_scale_ * reciprocal(quadratic)
+        rigidity = _with_prior(rigidity, prior_variance)
         self._set_scales(y - y_pred, rigidity, sample_weight, kinds)
         return self
 
@@ -446,3 +478,28 @@ def _check_labels(labels, n_samples, name):
             f"{array.shape}."
         )
     return array
+
+
+def _check_prior_variance(prior_variance, n_samples):
+    if prior_variance is None:
+        return None
+    values = np.asarray(prior_variance, dtype=np.float64)
+    if (
+        values.shape != (n_samples,)
+        or not np.all(np.isfinite(values))
+        or np.any(values < 0)
+    ):
+        raise ValueError(
+            f"prior_variance must be {n_samples} finite non-negative values, one "
+            f"per row of X, got shape {values.shape}; e.g. "
+            "nystroem_residual(feature_map, X_local, structure_index) / alpha."
+        )
+    return values
+
+
+def _with_prior(rigidity, prior_variance):
+    """``1 / (1 / R + prior_variance)``: the rigidity with the missing variance."""
+    if prior_variance is None:
+        return rigidity
+    with np.errstate(divide="ignore"):
+        return 1.0 / (1.0 / rigidity + prior_variance)

@@ -161,3 +161,75 @@ def active_nystroem(X_active, *, kernel="rbf", **params):
             "Nystroem did not keep every active row as a component."
         )
     return FrozenEstimator(nystroem)
+
+
+def nystroem_residual(feature_map, X_local, structure_index=None, *, n_structures=None):
+    """The prior variance a Nystroem feature map leaves out, per row or structure.
+
+    .. math:: \\delta(x) = k(x, x) - \\phi(x) \\cdot \\phi(x), \\qquad
+              \\delta_A = \\sum_{i, j \\in A} k(x_i, x_j)
+              - \\Big\\lVert \\sum_{i \\in A} \\phi(x_i) \\Big\\rVert^2
+
+    (the diagonal correction of the FITC / DTC approximations).  The
+    projected-process model sees only the part of the kernel spanned by the
+    active points; its uncertainty misses ``delta / alpha`` (in the units of
+    ``1 / R``, for the block regularized with ``alpha``), which is what
+    ``prior_variance=nystroem_residual(...) / alpha`` adds to ``predict``,
+    ``fit`` and ``calibrate`` of :class:`BlockRidge`.  With every training
+    environment active it turns the projected process into the exact
+    Gaussian process.
+
+    Parameters
+    ----------
+    feature_map : fitted Nystroem or FrozenEstimator of one
+        As returned by :func:`active_nystroem`.
+    X_local : array-like of shape (n_environments, n_features)
+        The environments (rows before the feature map).
+    structure_index : array-like of int, shape (n_environments,), optional
+        The structure of each environment; ``None`` gives one value per row.
+    n_structures : int, optional
+        With ``structure_index``: the number of structures (default: the
+        largest index plus one).
+
+    Returns
+    -------
+    ndarray of shape (n_rows,) or (n_structures,)
+        Non-negative (rounding below zero is clipped).
+    """
+    from sklearn.metrics.pairwise import pairwise_kernels
+
+    nystroem = getattr(feature_map, "estimator", feature_map)
+    if not isinstance(nystroem, Nystroem):
+        raise TypeError(
+            "feature_map must be a fitted sklearn Nystroem (or the FrozenEstimator "
+            f"of active_nystroem), got {type(nystroem).__name__}."
+        )
+    X_local = check_array(X_local, dtype=np.float64)
+    features = feature_map.transform(X_local)
+    params = dict(nystroem.kernel_params or {})
+    for name in ("gamma", "coef0", "degree"):
+        if getattr(nystroem, name, None) is not None and not callable(nystroem.kernel):
+            params.setdefault(name, getattr(nystroem, name))
+
+    def kernel(a, b):
+        return pairwise_kernels(
+            a, b, metric=nystroem.kernel, filter_params=True, **params
+        )
+
+    if structure_index is None:
+        diagonal = np.array([kernel(row[None], row[None])[0, 0] for row in X_local])
+        return np.maximum(diagonal - np.einsum("ij,ij->i", features, features), 0.0)
+    index = np.asarray(structure_index, dtype=np.int64)
+    if index.shape != (X_local.shape[0],):
+        raise ValueError(
+            f"structure_index must have one entry per row of X_local "
+            f"({X_local.shape[0]}), got shape {index.shape}."
+        )
+    n = int(index.max()) + 1 if n_structures is None else int(n_structures)
+    out = np.zeros(n)
+    for a in range(n):
+        rows = index == a
+        if rows.any():
+            summed = features[rows].sum(axis=0)
+            out[a] = kernel(X_local[rows], X_local[rows]).sum() - summed @ summed
+    return np.maximum(out, 0.0)
