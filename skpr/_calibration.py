@@ -6,6 +6,8 @@ import numpy as np
 import scipy.linalg
 import scipy.optimize
 
+from skpr._linalg import serial_blas
+
 
 def leave_one_out(residual, leverage, complement, sample_weight, rigidity):
     """Leave-one-out residuals and rigidities of training rows, in closed form.
@@ -182,6 +184,53 @@ def scale_and_noise(residual, rigidity, sample_weight=None, *, fit_noise=False):
 GROUP_BATCH = 2048
 
 
+def _leave_groups_out(cross, weight, residual, labels):
+    """Quadratic forms and residuals of equal-sized groups, each left out.
+
+    ``cross`` is a stack ``(m, k, k)`` of ``C = G H^{-1} G^T``, ``weight``
+    and ``residual`` stacks ``(m, k)``.  Rows of zero weight enter with
+    ``D = 0``: their rows and columns of ``B = I - D C D`` are the identity's
+    and ``C D`` has zero columns there, so they are predicted, not removed.
+    """
+    root = np.sqrt(np.maximum(weight, 0.0))
+    positive = weight > 0
+    complement = np.eye(cross.shape[1]) - root[:, :, None] * cross * root[:, None, :]
+    try:
+        lower = np.linalg.cholesky(complement)
+        pivots = np.abs(np.diagonal(lower, axis1=1, axis2=2))
+    except np.linalg.LinAlgError:
+        pivots = np.zeros_like(root)
+        for g, matrix in enumerate(complement):
+            try:
+                pivots[g] = np.abs(np.diag(np.linalg.cholesky(matrix)))
+            except np.linalg.LinAlgError:
+                pass
+    largest = np.where(positive, pivots, 0.0).max(axis=1)
+    smallest = np.where(positive, pivots, np.inf).min(axis=1)
+    singular = positive.any(axis=1) & (smallest**2 <= 1e-12 * largest**2)
+    if singular.any():
+        g = int(np.flatnonzero(singular)[0])
+        label = labels[g]
+        name = label.item() if isinstance(label, np.generic) else label
+        raise ValueError(
+            f"Leaving out the group {name!r} ({cross.shape[1]} rows) leaves a "
+            "Hessian that is not positive definite: some parameters are fixed "
+            "by this group's rows alone (a leverage of 1), so its "
+            "leave-one-group-out prediction is undefined. Increase alpha, or "
+            "add training data that shares this group's features."
+        )
+    coupling = cross * root[:, None, :]  # C D
+    right = np.concatenate(
+        [(root * residual)[:, :, None], np.swapaxes(coupling, 1, 2)], axis=2
+    )
+    solved = np.linalg.solve(complement, right)  # B^{-1} [D r, D C]
+    loo_residual = residual + (coupling @ solved[:, :, :1])[:, :, 0]
+    quadratic = np.diagonal(cross, axis1=1, axis2=2) + np.einsum(
+        "gij,gji->gi", coupling, solved[:, :, 1:]
+    )
+    return quadratic, loo_residual
+
+
 def group_leave_one_out(residual, cross_form, sample_weight, groups):
     """Residuals and rigidities with each group of rows left out, in closed form.
 
@@ -229,43 +278,18 @@ def group_leave_one_out(residual, cross_form, sample_weight, groups):
         if size >= GROUP_BATCH or g == len(members) - 1:
             batches.append(range(start, g + 1))
             start, size = g + 1, 0
-    crosses = {}
     for batch in batches:
-        crosses.update(zip(batch, cross_form([members[g] for g in batch]), strict=True))
-    for g, label in enumerate(labels):
-        rows = members[g]
-        cross = crosses.pop(g)
-        positive = sample_weight[rows] > 0
-        quadratic[rows] = np.diag(cross)
-        if not positive.any():
-            continue
-        root = np.sqrt(sample_weight[rows][positive])
-        complement = (
-            np.eye(root.size)
-            - root[:, None] * cross[np.ix_(positive, positive)] * root[None, :]
-        )
-        try:
-            factor = scipy.linalg.cho_factor(complement, lower=False)
-        except np.linalg.LinAlgError:
-            factor = None
-        pivots = None if factor is None else np.abs(np.diag(factor[0]))
-        if factor is None or pivots.min() ** 2 <= 1e-12 * pivots.max() ** 2:
-            name = label.item() if isinstance(label, np.generic) else label
-            raise ValueError(
-                f"Leaving out the group {name!r} "
-                f"({rows.size} rows) leaves a "
-                "Hessian that is not positive definite: some parameters are fixed "
-                "by this group's rows alone (a leverage of 1), so its "
-                "leave-one-group-out prediction is undefined. Increase alpha, or "
-                "add training data that shares this group's features."
-            )
-        coupling = cross[:, positive] * root  # C_{.p} D
-        residual_p = root * residual[rows][positive]
-        loo_residual[rows] = residual[rows] + coupling @ scipy.linalg.cho_solve(
-            factor, residual_p
-        )
-        solved = scipy.linalg.cho_solve(factor, coupling.T)
-        quadratic[rows] += np.einsum("ij,ji->i", coupling, solved)
+        crosses = cross_form([members[g] for g in batch])
+        by_size = {}
+        for g, cross in zip(batch, crosses, strict=True):
+            by_size.setdefault(cross.shape[0], []).append(g)
+        with serial_blas():
+            for chosen in by_size.values():
+                rows = np.stack([members[g] for g in chosen])
+                cross = np.stack([crosses[g - batch.start] for g in chosen])
+                quadratic[rows], loo_residual[rows] = _leave_groups_out(
+                    cross, sample_weight[rows], residual[rows], labels[chosen]
+                )
     with np.errstate(divide="ignore"):
         loo_rigidity = 1.0 / np.maximum(quadratic, 0.0)
     return loo_residual, loo_rigidity

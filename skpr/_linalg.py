@@ -27,10 +27,12 @@ All heavy BLAS work runs in scipy's BLAS (``dsyrk``, ``dgemv``, ``potrf``,
 their idle threads compete on a small machine.
 """
 
+import functools
 import warnings
 
 import numpy as np
 from scipy import linalg
+from threadpoolctl import ThreadpoolController
 
 #: Rows per chunk of every query and every pass over training rows: bounds the
 #: temporary memory to ``n_columns * CHUNK`` doubles whatever the number of rows.
@@ -248,6 +250,22 @@ def factor_rows_qr(Xw, yw, alpha_diag):
     factor = np.ascontiguousarray(signs[:, None] * factor)
     coef = linalg.solve_triangular(factor, signs * upper[:n_features, n_features])
     return factor, coef
+
+
+@functools.cache
+def _threadpools():
+    return ThreadpoolController()
+
+
+def serial_blas():
+    """A context in which BLAS runs on one thread: for stacks of small matrices.
+
+    numpy and scipy each load their own OpenBLAS; small products of one
+    interleaved with triangular solves of the other leave both thread pools
+    spinning on the same cores.  One thread each is several times faster
+    there (group leave-one-out: ``benchmarks/bench_group_calibration.py``).
+    """
+    return _threadpools().limit(limits=1, user_api="blas")
 
 
 # --------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Ridge regression with feature blocks and prediction rigidities."""
 
+import itertools
 import warnings
 
 import numpy as np
@@ -20,6 +21,7 @@ from skpr._linalg import (
     factor_gram,
     factor_rows_qr,
     quadratic_form,
+    serial_blas,
     warn_if_rounding_dominates,
     whiten,
 )
@@ -445,13 +447,17 @@ class BlockRidge(RigidityRegressor):
             return super()._group_cross_forms(X, batch)
         # one whitening of the batch's rows; each group's Gram from its slice
         rows = np.concatenate(batch)
-        z = whiten(self.cholesky_, X[rows] - self.X_offset_)
-        bounds = np.cumsum([0] + [len(r) for r in batch])
+        z = whiten(self.cholesky_, X[rows] - self.X_offset_).T  # (rows, F)
         constant = 1.0 / self._weight_sum if self.fit_intercept else 0.0
-        return [
-            z[:, a:b].T @ z[:, a:b] + constant
-            for a, b in zip(bounds[:-1], bounds[1:], strict=True)
-        ]
+        out, start = [], 0
+        with serial_blas():
+            for size, run in itertools.groupby(len(r) for r in batch):
+                count = len(list(run))
+                # a run of equal-sized groups: one stacked product
+                stack = z[start : start + count * size].reshape(count, size, -1)
+                out.extend(stack @ np.swapaxes(stack, 1, 2) + constant)
+                start += count * size
+        return out
 
     def _combination_form(self, X, coefficients):
         # linear in x: combine the rows first, so that a difference of nearly
