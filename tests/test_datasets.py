@@ -21,6 +21,7 @@ from numpy.testing import assert_array_equal
 import skpr.datasets
 from skpr.datasets import (
     load_carbon,
+    load_carbon_surfaces,
     load_csd_shieldings,
     load_degenerate_methane,
     load_ethanol,
@@ -39,6 +40,7 @@ DATA_FILES = (
     "carbon_reduced_100.xyz",
     "silicon_clusters.xyz",
     "water_dimers.xyz",
+    "carbon_surfaces.xyz",
 )
 ALL_LOADERS = (
     load_nice_methane,
@@ -49,6 +51,7 @@ ALL_LOADERS = (
     load_carbon,
     load_silicon_clusters,
     load_water_dimers,
+    load_carbon_surfaces,
 )
 ASE_LOADERS = (
     load_qm9,
@@ -56,6 +59,7 @@ ASE_LOADERS = (
     load_carbon,
     load_silicon_clusters,
     load_water_dimers,
+    load_carbon_surfaces,
 )
 
 #: the structure loaders need the optional ASE (skpr[atomistic])
@@ -264,6 +268,7 @@ def test_carbon_forces_and_virial_match_file():
         (load_ethanol, "ethanol_reduced_100.xyz", "energy"),
         (load_carbon, "carbon_reduced_100.xyz", "energy"),
         (load_silicon_clusters, "silicon_clusters.xyz", "energy"),
+        (load_carbon_surfaces, "carbon_surfaces.xyz", "energy"),
     ],
 )
 def test_energy_matches_first_comment_line(loader, name, key):
@@ -342,6 +347,7 @@ def test_loaders_return_independent_copies(loader):
         (load_ethanol, lambda atoms: atoms.calc.results["forces"]),
         (load_carbon, lambda atoms: atoms.arrays["force"]),
         (load_silicon_clusters, lambda atoms: atoms.calc.results["forces"]),
+        (load_carbon_surfaces, lambda atoms: atoms.calc.results["forces"]),
     ],
 )
 def test_forces_do_not_share_memory_with_structures(loader, stored_forces):

@@ -379,6 +379,77 @@ def load_silicon_clusters():
     )
 
 
+@with_description("carbon_surfaces")
+def load_carbon_surfaces():
+    """Load 500 amorphous carbon cells, bulk and slabs, with Tersoff energies.
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        Dictionary-like object with the fields
+
+        structures : list of ase.Atoms
+            The 500 periodic cells of 16 carbon atoms, 400 bulk cells then
+            100 slabs, with energy and forces as calculator results and
+            ``kind``, ``density`` and (slabs only) ``vacuum`` in
+            ``atoms.info``.
+        energy : ndarray of shape (500,)
+            Tersoff energy of each cell, in eV.
+        energy_per_atom : ndarray of shape (500,)
+            ``energy / 16``, in eV/atom.
+        forces : list of ndarray of shape (16, 3)
+            Forces on the atoms of each cell, in eV/Å.
+        kind : ndarray of shape (500,), dtype str
+            ``"bulk"`` or ``"surface"``.
+        density : ndarray of shape (500,)
+            Density of each cell, for a slab without its vacuum gap, in
+            g/cm^3.
+        units : dict
+            ``{"energy": "eV", "energy_per_atom": "eV/atom", "forces": "eV/Å",
+            "density": "g/cm^3", "positions": "Å"}``.
+        DESCR : str
+            The description above: contents, method, origin and licence.
+
+    Raises
+    ------
+    ImportError
+        If ASE is not installed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpr.datasets import load_carbon_surfaces
+    >>> carbon = load_carbon_surfaces()
+    >>> len(carbon.structures), carbon.energy.shape
+    (500, (500,))
+    >>> kinds, counts = np.unique(carbon.kind, return_counts=True)
+    >>> kinds.tolist(), counts.tolist()
+    (['bulk', 'surface'], [400, 100])
+    >>> dense = (carbon.kind == "bulk") & (carbon.density > 3.0)
+    >>> per_atom = carbon.energy_per_atom
+    >>> bool(per_atom[carbon.kind == "surface"].mean() > per_atom[dense].mean())
+    True
+    """
+    structures = read_structures("carbon_surfaces.xyz")
+    energy = np.array([atoms.get_potential_energy() for atoms in structures], float)
+    return Bunch(
+        structures=structures,
+        energy=energy,
+        energy_per_atom=energy / np.array([len(atoms) for atoms in structures]),
+        forces=[np.array(atoms.get_forces(), dtype=float) for atoms in structures],
+        kind=np.array([atoms.info["kind"] for atoms in structures], dtype=str),
+        density=np.array([atoms.info["density"] for atoms in structures], float),
+        units={
+            "energy": "eV",
+            "energy_per_atom": "eV/atom",
+            "forces": "eV/Å",
+            "density": "g/cm^3",
+            "positions": "Å",
+        },
+        DESCR=description("carbon_surfaces"),
+    )
+
+
 @with_description("water_dimers")
 def load_water_dimers():
     """Load 200 water dimers and 100 monomers with GFN2-xTB energies.

@@ -406,13 +406,10 @@ def _with_results(atoms):
     return copy
 
 
-def _parser():
+def generator_parser(name, description, default_output, counts, what="structures"):
+    """The options every generator shares: ``--seed``, ``--output``, ``--counts``."""
     parser = argparse.ArgumentParser(
-        prog="python -m skpr.datasets.generators.silicon_clusters",
-        description="Write silicon clusters (2 to 5 atoms, random, and a dimer "
-        "curve) with Stillinger-Weber energies, their 2-body and 3-body parts "
-        "and forces, computed with matscipy, as extended XYZ. Needs the extra "
-        'reference: pip install "skpr[reference]".',
+        prog=f"python -m skpr.datasets.generators.{name}", description=description
     )
     parser.add_argument(
         "--seed",
@@ -425,19 +422,31 @@ def _parser():
         "--output",
         metavar="PATH",
         type=Path,
-        default=DEFAULT_OUTPUT,
+        default=default_output,
         help="extended-XYZ file to write (default: the shipped file %(default)s)",
     )
     parser.add_argument(
         "--counts",
-        metavar=tuple(kind.upper() for kind in COUNTS),
+        metavar=tuple(kind.upper() for kind in counts),
         type=int,
-        nargs=len(COUNTS),
-        default=list(COUNTS.values()),
-        help="number of structures of each kind, in this order (default: "
-        f"{' '.join(str(count) for count in COUNTS.values())})",
+        nargs=len(counts),
+        default=list(counts.values()),
+        help=f"number of {what} of each kind, in this order (default: "
+        f"{' '.join(str(count) for count in counts.values())})",
     )
     return parser
+
+
+def _parser():
+    return generator_parser(
+        "silicon_clusters",
+        "Write silicon clusters (2 to 5 atoms, random, and a dimer "
+        "curve) with Stillinger-Weber energies, their 2-body and 3-body parts "
+        "and forces, computed with matscipy, as extended XYZ. Needs the extra "
+        'reference: pip install "skpr[reference]".',
+        DEFAULT_OUTPUT,
+        COUNTS,
+    )
 
 
 def run_command(parser, make, argv=None):

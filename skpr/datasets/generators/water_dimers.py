@@ -37,7 +37,6 @@ S. Chong et al., "Prediction rigidities for data-driven chemistry", Faraday
 Discuss. (2024), DOI 10.1039/d4fd00101j, Fig. 7.
 """
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -45,6 +44,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from skpr.datasets.generators.silicon_clusters import (
+    generator_parser,
     pair_distances,
     round_positions,
     run_command,
@@ -244,35 +244,14 @@ def make_water_dimers(*, seed=0, counts=None):
 
 
 def _parser():
-    parser = argparse.ArgumentParser(
-        prog="python -m skpr.datasets.generators.water_dimers",
-        description="Write water dimers (O-O 3 to 10 Å) and flexible monomers with "
+    return generator_parser(
+        "water_dimers",
+        "Write water dimers (O-O 3 to 10 Å) and flexible monomers with "
         "GFN2-xTB energies and forces, computed with tblite, as extended XYZ. "
         'Needs the extra reference: pip install "skpr[reference]".',
+        DEFAULT_OUTPUT,
+        COUNTS,
     )
-    parser.add_argument(
-        "--seed",
-        metavar="N",
-        type=int,
-        default=0,
-        help="seed of numpy.random.default_rng (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--output",
-        metavar="PATH",
-        type=Path,
-        default=DEFAULT_OUTPUT,
-        help="extended-XYZ file to write (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--counts",
-        metavar=("DIMERS", "MONOMERS"),
-        type=int,
-        nargs=2,
-        default=list(COUNTS.values()),
-        help="number of dimers and monomers (default: %(default)s)",
-    )
-    return parser
 
 
 def main(argv=None):
