@@ -29,6 +29,7 @@ from skpr._selection import (
     farthest_point_sampling,
     nystroem_residual,
 )
+from skpr._whatif import RigiditySelector, WhatIf, rigidity_valuation, what_if
 
 __version__ = "0.1.0"
 
@@ -38,6 +39,8 @@ __all__ = [
     "BlockOrthogonalizer",
     "BlockRidge",
     "RangeSeparator",
+    "RigiditySelector",
+    "WhatIf",
     "active_nystroem",
     "binned_rmse_rmv",
     "calibration_report",
@@ -51,5 +54,7 @@ __all__ = [
     "nystroem_residual",
     "plot_calibration",
     "pool_structures",
+    "rigidity_valuation",
     "sigma_coverage",
+    "what_if",
 ]

@@ -184,6 +184,17 @@ def scale_and_noise(residual, rigidity, sample_weight=None, *, fit_noise=False):
 GROUP_BATCH = 2048
 
 
+def row_batches(sizes):
+    """Consecutive groups of about :data:`GROUP_BATCH` rows (one whitening each)."""
+    batches, start, total = [], 0, 0
+    for g, size in enumerate(sizes):
+        total += int(size)
+        if total >= GROUP_BATCH or g == len(sizes) - 1:
+            batches.append(range(start, g + 1))
+            start, total = g + 1, 0
+    return batches
+
+
 def _leave_groups_out(cross, weight, residual, labels):
     """Quadratic forms and residuals of equal-sized groups, each left out.
 
@@ -272,13 +283,7 @@ def group_leave_one_out(residual, cross_form, sample_weight, groups):
     loo_residual = np.array(residual, dtype=float)
     quadratic = np.empty(len(residual))
     members = [order[bounds[g] : bounds[g + 1]] for g in range(len(labels))]
-    batches, start, size = [], 0, 0
-    for g, rows in enumerate(members):  # batches of about GROUP_BATCH rows
-        size += rows.size
-        if size >= GROUP_BATCH or g == len(members) - 1:
-            batches.append(range(start, g + 1))
-            start, size = g + 1, 0
-    for batch in batches:
+    for batch in row_batches([rows.size for rows in members]):
         crosses = cross_form([members[g] for g in batch])
         by_size = {}
         for g, cross in zip(batch, crosses, strict=True):

@@ -359,6 +359,33 @@ class BlockKernelRidge(RigidityRegressor):
         )
         return direct - za.T @ zb
 
+    def _query_cross(self, X, Q, kind="rigidity", block=None):
+        """``G H^{-1} Q^T`` in the dual: rows ``X`` against query functionals.
+
+        ``kind``: ``"rigidity"`` (the prediction at ``q``), ``"local"`` (an
+        environment, linear kernels only) or ``"component"`` (block
+        ``block``'s part of the prediction at ``q``).
+        """
+        if kind == "local":
+            self._check_additive("local_rigidity")
+        if kind == "component":
+            kernels = [self.kernels_[block]]
+            blocks, alphas = [self.blocks_[block]], [self._alpha[block]]
+            query = self._block_cross_kernels(Q)[block]
+        else:
+            kernels, blocks, alphas = self.kernels_, self.blocks_, self._alpha
+            query = sum(self._block_cross_kernels(Q))
+        direct = sum(
+            kernel(X[:, b], Q[:, b]) / alpha
+            for kernel, b, alpha in zip(kernels, blocks, alphas, strict=True)
+        )
+        zq = whiten(self.cholesky_, query.T)
+        out = np.empty((X.shape[0], Q.shape[0]))
+        for rows in chunks(X.shape[0]):
+            zx = whiten(self.cholesky_, sum(self._block_cross_kernels(X[rows])).T)
+            out[rows] = direct[rows] - zx.T @ zq
+        return out
+
     def _check_additive(self, what):
         for kernel, name in zip(self.kernels_, self.block_names_, strict=True):
             if not is_linear(kernel):

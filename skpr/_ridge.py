@@ -442,6 +442,38 @@ class BlockRidge(RigidityRegressor):
             out += 1.0 / self._weight_sum
         return out
 
+    def _inverse_hessian_times(self, V):
+        """``H_c^{-1} V^T`` (shape ``(F, n)``) for rows ``V`` in centred parameters."""
+        if self.solver_ != "dual":
+            return linalg.cho_solve((self.cholesky_, False), V.T)
+        scaled = V / self._alpha_diag  # Woodbury through the support rows
+        solved = linalg.cho_solve(
+            (self.cholesky_, False), self._support_rows @ scaled.T
+        )
+        return scaled.T - (self._support_rows.T @ solved) / self._alpha_diag[:, None]
+
+    def _query_cross(self, X, Q, kind="rigidity", block=None):
+        """``G H^{-1} Q^T``: training-like rows ``g = [x, 1]`` against queries.
+
+        ``kind`` is the query's functional: ``"rigidity"`` (``[q, 1]``, the
+        PR), ``"local"`` (``[q, 0]``, the LPR) or ``"component"`` (``q`` in
+        ``block`` only, the CPR).  The side of ``Q`` is solved, so that many
+        rows ``X`` against few queries cost ``F`` per entry.
+        """
+        if kind == "rigidity":
+            rows = Q - self.X_offset_
+        else:
+            rows = np.zeros_like(Q) if kind == "component" else np.array(Q)
+            if kind == "component":
+                rows[:, self.blocks_[block]] = Q[:, self.blocks_[block]]
+        solved = self._inverse_hessian_times(rows)
+        out = np.empty((X.shape[0], Q.shape[0]))
+        for chunk in chunks(X.shape[0]):
+            out[chunk] = (X[chunk] - self.X_offset_) @ solved
+        if kind == "rigidity" and self.fit_intercept:
+            out += 1.0 / self._weight_sum
+        return out
+
     def _group_cross_forms(self, X, batch):
         if self.solver_ == "dual":
             return super()._group_cross_forms(X, batch)

@@ -291,18 +291,28 @@ class EnergyForceRegressor(RegressorMixin, BaseEstimator):
         _check_fitted_linear(regressor, rows, use_forces)
         # fitted attributes only once everything passed
         self.descriptor_, self.regressor_ = descriptor, regressor
+        self._fits_energies = y is not None
         self._columns = getattr(rows, "columns", None)
         return self
 
-    def _rows(self, descriptor, structures, y, structure_weight):
-        """Energy and force rows, targets, weights, structure and kind of each row."""
+    def _rows(self, descriptor, structures, y, structure_weight, *, references=True):
+        """Energy and force rows, targets, weights, structure and kind of each row.
+
+        ``references=False``: the rows a structure would bring, without reading
+        reference forces or virials (targets are zeros; ``y`` only says whether
+        energy rows are there).
+        """
         use_forces = self.force_weight != 0
         features = descriptor.transform(structures)
         gradients = forces = index = None
         if use_forces:
             gradients, index = transform_gradients(descriptor, structures)
-            forces = np.concatenate(
-                [read_forces(atoms, i) for i, atoms in enumerate(structures)]
+            forces = (
+                np.concatenate(
+                    [read_forces(atoms, i) for i, atoms in enumerate(structures)]
+                )
+                if references
+                else np.zeros((len(index), 3))
             )
         rows, targets, weights = energy_force_rows(
             features,
@@ -322,7 +332,11 @@ class EnergyForceRegressor(RegressorMixin, BaseEstimator):
             parts.append(np.repeat(index, 3))
             kinds.append(np.full(3 * len(index), "force"))
         if self.virial_weight != 0:
-            virials = np.stack([read_virial(a, i) for i, a in enumerate(structures)])
+            virials = (
+                np.stack([read_virial(a, i) for i, a in enumerate(structures)])
+                if references
+                else np.zeros((len(structures), 3, 3))
+            )
             more, more_targets, more_weights = virial_rows(
                 transform_strain_gradients(descriptor, structures),
                 virials,
@@ -335,6 +349,27 @@ class EnergyForceRegressor(RegressorMixin, BaseEstimator):
             parts.append(np.repeat(np.arange(len(structures)), 6))
             kinds.append(np.full(6 * len(structures), "virial"))
         return rows, targets, weights, np.concatenate(parts), np.concatenate(kinds)
+
+    def _design_rows(self, structures, structure_weight):
+        """Rows, loss weights and structure of each row that structures would bring."""
+        structures = check_structures(structures, caller="EnergyForceRegressor")
+        structure_weight = check_sample_weight(structure_weight, len(structures))
+        energies = (
+            np.zeros(len(structures)) if getattr(self, "_fits_energies", True) else None
+        )
+        rows, _, weights, groups, _ = self._rows(
+            self.descriptor_, structures, energies, structure_weight, references=False
+        )
+        return rows, weights, groups
+
+    def _query_rows(self, X, kind):
+        """The regressor's query rows for the energies (or atoms) of structures."""
+        check_is_fitted(self)
+        structures = check_structures(X, caller="EnergyForceRegressor")
+        if kind == "local":
+            X_local, _ = transform_local(self.descriptor_, structures)
+            return self._frame(X_local)
+        return self.descriptor_.transform(structures)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
