@@ -18,6 +18,7 @@ its weights, so one code serves ``BlockRidge`` (both routes),
 """
 
 import numbers
+import sys
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -50,15 +51,18 @@ class _Model:
     """A fitted skpr regressor, or an EnergyForceRegressor through its rows."""
 
     def __init__(self, model, what):
-        from skpr.atomistic._regressor import EnergyForceRegressor
-
+        # the core never imports the atomistic layer: an EnergyForceRegressor
+        # exists only if its module was imported
+        atomistic = sys.modules.get("skpr.atomistic._regressor")
         self.model = model
-        if isinstance(model, EnergyForceRegressor):
-            self.regressor = model._skpr_regressor(what)
-            self.structures = True
-        elif isinstance(model, RigidityRegressor):
+        if isinstance(model, RigidityRegressor):
             check_is_fitted(model)
             self.regressor, self.structures = model, False
+        elif atomistic is not None and isinstance(
+            model, atomistic.EnergyForceRegressor
+        ):
+            self.regressor = model._skpr_regressor(what)
+            self.structures = True
         else:
             raise TypeError(
                 f"{what} needs a fitted skpr model (BlockRidge, BlockKernelRidge "
@@ -148,7 +152,12 @@ def _signed_inverse(weights, cross):
     inner = np.diag(signs) + root[:, None] * cross * root[None, :]
     values, vectors = np.linalg.eigh(inner)
     n_removed = int(np.count_nonzero(signs < 0))
-    tolerance = 1e-10 * max(1.0, np.abs(values).max())
+    # the eigenvalues are >= 1 for additions and one minus the leverages for
+    # removals: a tolerance absolute near 1, widened by the rounding of large
+    # entries
+    tolerance = max(
+        1e-10, 100 * values.size * np.finfo(float).eps * np.abs(values).max()
+    )
     if np.count_nonzero(values < -tolerance) != n_removed or np.any(
         np.abs(values) <= tolerance
     ):
