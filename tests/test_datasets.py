@@ -25,6 +25,7 @@ from skpr.datasets import (
     load_csd_shieldings,
     load_degenerate_methane,
     load_ethanol,
+    load_liquid_carbon,
     load_nice_methane,
     load_qm9,
     load_silicon_clusters,
@@ -41,6 +42,7 @@ DATA_FILES = (
     "silicon_clusters.xyz",
     "water_dimers.xyz",
     "carbon_surfaces.xyz",
+    "liquid_carbon.xyz",
 )
 ALL_LOADERS = (
     load_nice_methane,
@@ -52,6 +54,7 @@ ALL_LOADERS = (
     load_silicon_clusters,
     load_water_dimers,
     load_carbon_surfaces,
+    load_liquid_carbon,
 )
 ASE_LOADERS = (
     load_qm9,
@@ -60,6 +63,7 @@ ASE_LOADERS = (
     load_silicon_clusters,
     load_water_dimers,
     load_carbon_surfaces,
+    load_liquid_carbon,
 )
 
 #: the structure loaders need the optional ASE (skpr[atomistic])

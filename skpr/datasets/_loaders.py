@@ -520,3 +520,66 @@ def load_water_dimers():
         },
         DESCR=description("water_dimers"),
     )
+
+
+@with_description("liquid_carbon")
+def load_liquid_carbon():
+    """Load a snapshot of liquid carbon, 1728 atoms, with its Tersoff energy and forces.
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        Dictionary-like object with the fields
+
+        structure : ase.Atoms
+            The periodic cubic cell of 1728 carbon atoms, with energy and
+            forces as calculator results and ``temperature``, ``density``,
+            ``seed`` and ``steps`` in ``atoms.info``.
+        energy : float
+            Tersoff energy of the cell, in eV.
+        forces : ndarray of shape (1728, 3)
+            Forces on the atoms, in eV/Å.
+        density : float
+            Density of the cell, in g/cm^3.
+        temperature : float
+            Thermostat temperature of the snapshot, in K.
+        units : dict
+            ``{"energy": "eV", "forces": "eV/Å", "density": "g/cm^3",
+            "temperature": "K", "positions": "Å"}``.
+        DESCR : str
+            The description above: contents, method, origin and licence.
+
+    Raises
+    ------
+    ImportError
+        If ASE is not installed.
+
+    Examples
+    --------
+    >>> from skpr.datasets import load_liquid_carbon
+    >>> liquid = load_liquid_carbon()
+    >>> len(liquid.structure), liquid.forces.shape
+    (1728, (1728, 3))
+    >>> bool(liquid.structure.pbc.all()), round(liquid.density, 6)
+    (True, 2.2)
+    >>> liquid.temperature, round(liquid.energy / len(liquid.structure), 2)
+    (5000.0, -5.73)
+    >>> len(liquid.structure.repeat(2))  # the size of the paper's structure
+    13824
+    """
+    (structure,) = read_structures("liquid_carbon.xyz")
+    return Bunch(
+        structure=structure,
+        energy=float(structure.get_potential_energy()),
+        forces=np.array(structure.get_forces(), dtype=float),
+        density=float(structure.info["density"]),
+        temperature=float(structure.info["temperature"]),
+        units={
+            "energy": "eV",
+            "forces": "eV/Å",
+            "density": "g/cm^3",
+            "temperature": "K",
+            "positions": "Å",
+        },
+        DESCR=description("liquid_carbon"),
+    )

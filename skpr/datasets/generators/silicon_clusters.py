@@ -406,8 +406,13 @@ def _with_results(atoms):
     return copy
 
 
-def generator_parser(name, description, default_output, counts, what="structures"):
-    """The options every generator shares: ``--seed``, ``--output``, ``--counts``."""
+def generator_parser(name, description, default_output, counts=None, what="structures"):
+    """The options every generator shares: ``--seed``, ``--output``, ``--counts``.
+
+    ``--counts`` takes one number per kind of ``counts`` (a dict of kind to
+    default count); with ``counts=None`` (a file of one structure) there is no
+    ``--counts``.
+    """
     parser = argparse.ArgumentParser(
         prog=f"python -m skpr.datasets.generators.{name}", description=description
     )
@@ -425,6 +430,8 @@ def generator_parser(name, description, default_output, counts, what="structures
         default=default_output,
         help="extended-XYZ file to write (default: the shipped file %(default)s)",
     )
+    if counts is None:
+        return parser
     parser.add_argument(
         "--counts",
         metavar=tuple(kind.upper() for kind in counts),
