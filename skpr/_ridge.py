@@ -26,6 +26,7 @@ from skpr._linalg import (
     whiten,
 )
 from skpr._statistics import GramStatistics, weighted_rows
+from skpr._updates import update_factor
 from skpr._validation import check_bool, check_choice
 
 _SOLVERS = ("auto", "cholesky", "qr", "dual")
@@ -451,6 +452,42 @@ class BlockRidge(RigidityRegressor):
             (self.cholesky_, False), self._support_rows @ scaled.T
         )
         return scaled.T - (self._support_rows.T @ solved) / self._alpha_diag[:, None]
+
+    def _functional_rows(self, Q, kind="rigidity", block=None):
+        """Query functionals in the parameters of :meth:`_updated_factor`.
+
+        Centred parameters with the intercept last: ``[q - mean, 1]`` (PR),
+        ``[q, 0]`` (LPR), ``[q_b, 0]`` (CPR of block ``b``); without an
+        intercept, ``q``, ``q`` and ``q_b``.
+        """
+        if kind == "rigidity":
+            rows = Q - self.X_offset_
+        elif kind == "local":
+            rows = np.array(Q, dtype=float)
+        else:
+            rows = np.zeros_like(Q, dtype=float)
+            rows[:, self.blocks_[block]] = Q[:, self.blocks_[block]]
+        if not self.fit_intercept:
+            return rows
+        last = np.full((rows.shape[0], 1), 1.0 if kind == "rigidity" else 0.0)
+        return np.hstack([rows, last])
+
+    def _updated_factor(self, rows, weights):
+        """Cholesky factor of the Hessian with ``rows`` added (removed: ``s < 0``).
+
+        Primal route only: the fitted factor, with the intercept's
+        ``sqrt(sum s)`` appended as a last diagonal entry, updated by
+        :func:`skpr._updates.update_factor` (a QR update, backward stable, so
+        that even the same rows added many times keep their digits).
+        """
+        factor = self.cholesky_
+        if self.fit_intercept:
+            n = factor.shape[0]
+            augmented = np.zeros((n + 1, n + 1))
+            augmented[:n, :n] = factor
+            augmented[n, n] = np.sqrt(self._weight_sum)
+            factor = augmented
+        return update_factor(factor, self._functional_rows(rows), weights)
 
     def _query_cross(self, X, Q, kind="rigidity", block=None):
         """``G H^{-1} Q^T``: training-like rows ``g = [x, 1]`` against queries.

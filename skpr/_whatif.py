@@ -27,8 +27,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from skpr._base import RigidityRegressor, reciprocal
 from skpr._calibration import row_batches
-from skpr._linalg import serial_blas
+from skpr._linalg import chunks, quadratic_form, serial_blas
 from skpr._validation import check_sample_weight
+
+NOT_PD_REMOVAL = (
+    "Removing these rows leaves a Hessian that is not positive definite: some "
+    "parameters are fixed by the removed rows alone (a leverage of 1). Remove "
+    "fewer rows, or increase alpha."
+)
 
 #: Query functionals: the PR of a sample, the LPR of an environment, the CPR.
 QUERY_KINDS = ("rigidity", "local", "component")
@@ -161,11 +167,7 @@ def _signed_inverse(weights, cross):
     if np.count_nonzero(values < -tolerance) != n_removed or np.any(
         np.abs(values) <= tolerance
     ):
-        raise ValueError(
-            "Removing these rows leaves a Hessian that is not positive definite: "
-            "some parameters are fixed by the removed rows alone (a leverage of "
-            "1). Remove fewer rows, or increase alpha."
-        )
+        raise ValueError(NOT_PD_REMOVAL)
     return (root[:, None] * vectors / values) @ (vectors.T * root[None, :])
 
 
@@ -188,16 +190,36 @@ class WhatIf:
     def __init__(self, model, rows, weights):
         self._model = model
         keep = weights != 0
+        rows, weights = rows[keep], weights[keep]
+        self.n_rows_added_ = int(np.count_nonzero(weights > 0))
+        self.n_rows_removed_ = int(np.count_nonzero(weights < 0))
+        # the same row added (or removed) several times: one row, summed weight
+        rows, inverse = np.unique(rows, axis=0, return_inverse=True)
+        weights = np.bincount(inverse.reshape(-1), weights, minlength=rows.shape[0])
+        keep = weights != 0
         self._rows, self._weights = rows[keep], weights[keep]
-        self.n_rows_added_ = int(np.count_nonzero(self._weights > 0))
-        self.n_rows_removed_ = int(np.count_nonzero(self._weights < 0))
-        if self._rows.shape[0]:
-            cross = model.regressor._cross_form(self._rows)
+        self._factor = None
+        if not self._rows.shape[0]:
+            return
+        regressor = model.regressor
+        if getattr(regressor, "solver_", "dual") != "dual":
+            # primal: a backward-stable update of the factor itself; removals
+            # first pass the leverage (inertia) check of the Woodbury form
+            if np.any(self._weights < 0):
+                _signed_inverse(self._weights, regressor._cross_form(self._rows))
+            try:
+                self._factor = regressor._updated_factor(self._rows, self._weights)
+            except np.linalg.LinAlgError as error:
+                raise ValueError(NOT_PD_REMOVAL) from error
+        else:
+            cross = regressor._cross_form(self._rows)
             self._inverse = _signed_inverse(self._weights, cross)
 
     def _quadratic(self, X, kind):
         model = self._model
         Q = model.queries(X, kind)
+        if self._factor is not None:
+            return self._factored(Q, kind)
         quadratic = np.array(model.quadratic(Q, kind), dtype=float)
         if not self._rows.shape[0]:
             return quadratic
@@ -210,6 +232,16 @@ class WhatIf:
             else:
                 quadratic[:, b] -= change
         return np.maximum(quadratic, 0.0)
+
+    def _factored(self, Q, kind):
+        regressor = self._model.regressor
+        blocks = range(self._model.n_blocks()) if kind == "component" else [None]
+        out = np.empty((Q.shape[0], len(blocks)))
+        for column, b in enumerate(blocks):
+            for rows in chunks(Q.shape[0]):
+                functional = regressor._functional_rows(Q[rows], kind, b)
+                out[rows, column] = quadratic_form(self._factor, functional)
+        return out if kind == "component" else out[:, 0]
 
     def _rigidity(self, quadratic):
         return self._model.scale * reciprocal(quadratic)

@@ -373,3 +373,31 @@ def test_nothing_to_add_is_the_fitted_model(data):
         unchanged.component_rigidity(data["Q"]), model.component_rigidity(data["Q"])
     )
     assert unchanged.n_rows_added_ == unchanged.n_rows_removed_ == 0
+
+
+@pytest.mark.parametrize("solver", ["cholesky", "dual"])
+def test_the_same_large_rows_added_many_times_keep_their_digits(solver):
+    # a structure's summed features, far larger than the training rows, added
+    # five times over a nearly unregularized direction: the case in which
+    # Woodbury on the stacked copies loses every digit
+    rng = np.random.default_rng(7)
+    # dual: wide, and the Woodbury route of the dual keeps fewer digits
+    # (condition ~1e12 here) than the QR update of the primal factor
+    n, alpha, rtol = (30, 1e-8, 1e-7) if solver == "cholesky" else (6, 1e-4, 1e-5)
+    X = rng.normal(size=(n, 8)) * np.array([1, 1, 1, 1, 1, 1, 1, 1e-3])
+    big = 1e4 * rng.normal(size=(1, 8))
+    model = BlockRidge(alpha=alpha, solver=solver, calibration=None)
+    model.fit(X, rng.normal(size=n))
+    Q = rng.normal(size=(4, 8))
+    after = what_if(model, add=np.repeat(big, 5, axis=0))
+    # the same Hessian: the row once with weight 5 (five stacked copies make
+    # the dual system of a refit singular)
+    refit = BlockRidge(alpha=alpha, solver=solver, calibration=None).fit(
+        np.vstack([X, big]), rng.normal(size=n + 1), sample_weight=[1.0] * n + [5.0]
+    )
+    np.testing.assert_allclose(
+        after.local_rigidity(Q), refit.local_rigidity(Q), rtol=rtol
+    )
+    np.testing.assert_allclose(
+        after.predict_rigidity(Q), refit.predict_rigidity(Q), rtol=rtol
+    )

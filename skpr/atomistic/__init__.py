@@ -40,6 +40,15 @@ from skpr._invariants import (
     radial_spectrum,
     separate_center_types,
 )
+from skpr.atomistic._active import (
+    carve_cluster,
+    format_enhancement,
+    high_symmetry_embedding,
+    least_rigid_atoms,
+    lpr_enhancement,
+    periodic_embedding,
+    plot_lpr_enhancement,
+)
 from skpr.atomistic._body_order import BodyOrderFeatures
 from skpr.atomistic._composition import CompositionFeatures
 from skpr.atomistic._forces import energy_force_rows, virial_rows
@@ -62,7 +71,14 @@ __all__ = [
     "RangeSeparatedLode",
     "SoapPowerSpectrum",
     "SphericalExpansion",
+    "carve_cluster",
     "energy_force_rows",
+    "format_enhancement",
+    "high_symmetry_embedding",
+    "least_rigid_atoms",
+    "lpr_enhancement",
+    "periodic_embedding",
+    "plot_lpr_enhancement",
     "power_spectrum",
     "radial_spectrum",
     "separate_center_types",
