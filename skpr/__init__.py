@@ -24,6 +24,7 @@ from skpr._pooling import pool_structures
 from skpr._purification import ACEPurifier
 from skpr._range_separation import RangeSeparator
 from skpr._ridge import BlockRidge
+from skpr._ridge_cv import BlockRidgeCV
 from skpr._selection import (
     active_nystroem,
     farthest_point_sampling,
@@ -38,6 +39,7 @@ __all__ = [
     "BlockKernelRidge",
     "BlockOrthogonalizer",
     "BlockRidge",
+    "BlockRidgeCV",
     "RangeSeparator",
     "RigiditySelector",
     "WhatIf",
