@@ -214,6 +214,16 @@ def ratio_note(label, timings, numerator, denominator, goal=None):
     return text
 
 
+def timed(function, repeats=1):
+    """``(last result, median wall time)`` of ``repeats`` calls of ``function``."""
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - start)
+    return result, float(np.median(times))
+
+
 def coverage_fractions(error, std):
     """Fractions of ``|error|`` within 1, 2 and 3 ``std``."""
     error, std = np.abs(np.asarray(error)), np.asarray(std)

@@ -42,6 +42,7 @@ from _harness import (
     print_load_average,
     relative_error,
     resolve_repeats,
+    timed,
 )
 
 from skpr import BlockRidge, what_if
@@ -55,15 +56,6 @@ from skpr.atomistic import (
 from skpr.datasets import load_carbon_surfaces, load_liquid_carbon
 
 MIB = 2.0**20
-
-
-def timed(function, repeats):
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - start)
-    return result, float(np.median(times))
 
 
 def main():

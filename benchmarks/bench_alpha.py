@@ -26,7 +26,6 @@ Run from the repository root (see benchmarks/README.md)::
 """
 
 import argparse
-import time
 
 import numpy as np
 from _harness import (
@@ -35,6 +34,7 @@ from _harness import (
     describe_environment,
     print_load_average,
     resolve_repeats,
+    timed,
 )
 from sklearn.model_selection import GridSearchCV, LeaveOneOut
 from sklearn.preprocessing import StandardScaler
@@ -43,15 +43,6 @@ from skpr import BlockRidge, BlockRidgeCV
 from skpr.datasets import load_nice_methane
 
 GRID = np.logspace(-10, 2, 25)
-
-
-def timed(function, repeats=1):
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - start)
-    return result, float(np.median(times))
 
 
 def compare(title, X, y, repeats, blocks=None):
