@@ -90,6 +90,20 @@ for (label, result), (left, right) in zip(results.items(), axes, strict=True):
     right.set_title(label)
 fig.tight_layout()
 
+# sphinx_gallery_start_ignore
+# Run as a script, write each figure to a PNG file in the current folder.
+# sphinx-gallery runs the example without ``__file__`` and captures the
+# figures itself, so there this does nothing.
+if "__file__" in globals():
+    from pathlib import Path
+
+    for number in plt.get_fignums():
+        name = f"{Path(__file__).stem}-{number}.png"
+        plt.figure(number).savefig(name, dpi=150)
+        print(f"figure {number} written to {name}")
+# sphinx_gallery_end_ignore
+plt.show()
+
 # %%
 # With energies alone, as in the paper, the embeddings teach the model more
 # about the atom than the whole snapshot and far more than the carved

@@ -131,6 +131,20 @@ for label, runs in strategies.items():
     print(f"{label:>20} RMSE: " + " ".join(f"{v:5.0f}" for v in rmse) + " meV/atom")
 print("densities of the PR-guided picks:", np.round(data.density[guided], 2).tolist())
 
+# sphinx_gallery_start_ignore
+# Run as a script, write each figure to a PNG file in the current folder.
+# sphinx-gallery runs the example without ``__file__`` and captures the
+# figures itself, so there this does nothing.
+if "__file__" in globals():
+    from pathlib import Path
+
+    for number in plt.get_fignums():
+        name = f"{Path(__file__).stem}-{number}.png"
+        plt.figure(number).savefig(name, dpi=150)
+        print(f"figure {number} written to {name}")
+# sphinx_gallery_end_ignore
+plt.show()
+
 # %%
 # The selector mostly picks low-density cells, as intuition would, but it
 # chooses among them by what the surfaces' environments need, without any

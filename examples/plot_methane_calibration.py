@@ -42,6 +42,9 @@ print("median PR, test: ", np.median(model.predict_rigidity(X_test)))
 # Calibration on the test set
 # ---------------------------
 # The fraction of errors within 1, 2, 3 sigma should be near 68, 95, 99.7 %.
+# On this split (output below) the leave-one-out scale gives slightly too
+# narrow error bars (61 % within 1 sigma, 92 % within 2) and the held-out scale
+# slightly too wide ones (71 % and 97 %); all test errors lie within 3 sigma.
 y_pred, y_std = model.predict(X_test, return_std=True)
 loo = calibration_report(y_test, y_pred, y_std, n_bins=5)
 model.calibrate(X_cal, y_cal)  # refit the scale on held-out structures
@@ -54,7 +57,21 @@ for name, report in (("leave-one-out", loo), ("held-out", held_out)):
 # %%
 # The paper's Fig. 1 for this model: absolute error against the estimated
 # error, with the lines that enclose 68, 95 and 99.7 % of a Gaussian, and the
-# binned mean squared error against the mean predicted variance.
+# binned mean squared error against the mean predicted variance: the binned
+# errors follow the predicted variances over almost two decades, a little
+# below them in the three lowest bins.
 axes = plot_calibration(y_test, y_pred, y_std_held_out, n_bins=5)
 axes[0].figure.suptitle("NICE methane, held-out calibration")
+# sphinx_gallery_start_ignore
+# Run as a script, write each figure to a PNG file in the current folder.
+# sphinx-gallery runs the example without ``__file__`` and captures the
+# figures itself, so there this does nothing.
+if "__file__" in globals():
+    from pathlib import Path
+
+    for number in plt.get_fignums():
+        name = f"{Path(__file__).stem}-{number}.png"
+        plt.figure(number).savefig(name, dpi=150)
+        print(f"figure {number} written to {name}")
+# sphinx_gallery_end_ignore
 plt.show()

@@ -199,8 +199,9 @@ def test_command_line_help_explains_every_option(capsys):
         main(["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    assert out.startswith("usage: python -m skpr [-h] COMMAND ...")
-    assert "demo" in out and "python -m skpr demo --help" in out
+    assert out.startswith("usage: python -m skpr [-h] [--version] COMMAND ...")
+    assert "demo" in out and "analyze" in out
+    assert "python -m skpr COMMAND --help" in out
 
     with pytest.raises(SystemExit) as exit_info:
         main(["demo", "--help"])
@@ -254,9 +255,10 @@ def test_command_line_bad_output_exits_2_without_traceback(tmp_path):
     assert not (tmp_path / "missing").exists()
 
 
-@pytest.mark.parametrize(
-    "script", sorted((ROOT / "examples").glob("plot_*.py")), ids=lambda p: p.name
-)
+EXAMPLES = sorted((ROOT / "examples").glob("plot_*.py"))
+
+
+@pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
 @pytest.mark.slow
 def test_example_runs(script, monkeypatch, tmp_path):
     if "skpr.atomistic" in script.read_text():
@@ -267,6 +269,85 @@ def test_example_runs(script, monkeypatch, tmp_path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    examples_before = sorted((ROOT / "examples").iterdir())
     monkeypatch.chdir(tmp_path)
-    runpy.run_path(str(script), run_name="__main__")
-    plt.close("all")
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+        figures = plt.get_fignums()
+    finally:
+        plt.close("all")
+    # runpy sets __file__, as a run by hand does: the figures go to the cwd
+    assert figures
+    written = {path.name for path in tmp_path.glob("*.png")}
+    assert written == {f"{script.stem}-{number}.png" for number in figures}
+    assert sorted((ROOT / "examples").iterdir()) == examples_before
+
+
+def figure_block(script):
+    """The lines of an example that write its figures, hidden from the gallery."""
+    text = script.read_text()
+    start = text.index("# sphinx_gallery_start_ignore")
+    end = text.index("# sphinx_gallery_end_ignore")
+    assert text.count("# sphinx_gallery_start_ignore") == 1
+    assert text[end:].startswith("# sphinx_gallery_end_ignore\nplt.show()\n")
+    return text[start:end]
+
+
+def test_every_example_writes_its_figures_the_same_way():
+    blocks = {script.name: figure_block(script) for script in EXAMPLES}
+    assert len(EXAMPLES) >= 9
+    assert len(set(blocks.values())) == 1, blocks
+
+
+def test_figure_block_writes_files_only_with_a_file_name(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    block = figure_block(EXAMPLES[0])
+    monkeypatch.chdir(tmp_path)
+    figures = [plt.figure(), plt.figure()]
+    try:
+        # sphinx-gallery runs each example in a fresh "__main__" module whose
+        # namespace has no __file__ (sphinx_gallery.gen_rst.execute_script)
+        exec(block, {"__name__": "__main__", "plt": plt})
+        assert list(tmp_path.iterdir()) == []
+        assert capsys.readouterr().out == ""
+        exec(block, {"__name__": "__main__", "__file__": "/x/plot_x.py", "plt": plt})
+        numbers = plt.get_fignums()
+    finally:
+        for figure in figures:
+            plt.close(figure)
+    names = [f"plot_x-{number}.png" for number in numbers]
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(names)
+    assert all((tmp_path / name).read_bytes().startswith(b"\x89PNG") for name in names)
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        f"figure {number} written to {name}"
+        for number, name in zip(numbers, names, strict=True)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "n_figures"),
+    [("plot_methane_calibration", 1), ("plot_ethanol_force_uncertainty", 3)],
+)
+@pytest.mark.slow
+def test_example_run_by_hand_writes_its_figures(name, n_figures, tmp_path):
+    pytest.importorskip("matplotlib")
+    script = ROOT / "examples" / f"{name}.py"
+    if "skpr.atomistic" in script.read_text():
+        pytest.importorskip("ase")
+        pytest.importorskip("featomic")
+    out = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+        check=True,
+    )
+    names = [f"{name}-{number}.png" for number in range(1, n_figures + 1)]
+    assert sorted(path.name for path in tmp_path.iterdir()) == names
+    for number, file in enumerate(names, start=1):
+        assert (tmp_path / file).read_bytes().startswith(b"\x89PNG")
+        assert f"figure {number} written to {file}\n" in out.stdout
