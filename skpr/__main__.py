@@ -1,8 +1,9 @@
-"""Command line: ``python -m skpr demo [--output FILE] [--seed N]``."""
+"""Command line: ``python -m skpr demo`` and ``python -m skpr analyze DATA``."""
 
 import argparse
 import sys
 
+from skpr import __version__
 from skpr._demo import DEFAULT_OUTPUT, IMAGE_SUFFIXES, check_figure_path, run_demo
 
 
@@ -20,9 +21,11 @@ def _parser():
         prog="python -m skpr",
         description="Prediction rigidities (PR, LPR, CPR) for scikit-learn. The "
         "library is used from Python (import skpr); this command line runs a "
-        "worked example on data shipped with the package.",
-        epilog="Run 'python -m skpr demo --help' for the options of the demo.",
+        "worked example on data shipped with the package (demo) and a rigidity "
+        "analysis of your own files (analyze).",
+        epilog="Run 'python -m skpr COMMAND --help' for the options of a command.",
     )
+    parser.add_argument("--version", action="version", version=f"skpr {__version__}")
     commands = parser.add_subparsers(
         title="commands", dest="command", required=True, metavar="COMMAND"
     )
@@ -31,8 +34,8 @@ def _parser():
         help="fit BlockRidge on the bundled NICE methane set and report its "
         "prediction rigidities and calibration",
         description="Fit BlockRidge on the bundled NICE methane energies (500 "
-        "structures, 160 features; 80/20 train/test split, alpha by 5-fold "
-        "cross-validation), then print the test RMSE, the prediction rigidities "
+        "structures, 160 features; 80/20 train/test split, alpha by exact "
+        "leave-one-out), then print the test RMSE, the prediction rigidities "
         "(PR) of the training and test structures and the calibration of the "
         "predicted uncertainties on the test set, and write the calibration "
         "figure. Takes a few seconds. The figure needs matplotlib "
@@ -54,6 +57,65 @@ def _parser():
         default=0,
         help="seed of the random train/test split (default: %(default)s)",
     )
+    analyze = commands.add_parser(
+        "analyze",
+        help="choose alpha, fit and report rigidities and calibration for your "
+        "own features and targets or structures",
+        description="A rigidity analysis of your own data. DATA holds features and "
+        "a target (.npz: arrays named by --features/--target, or X and y; .npy: "
+        "a 2-D array whose last column is the target; .csv: a header row, the "
+        "--target column, default the last) or structures with energies "
+        "(extended XYZ .xyz/.extxyz; needs the atomistic extra; descriptors: "
+        "SOAP power spectrum + element counts). The data are split into "
+        "training and test samples; alpha is chosen by exact leave-one-out on "
+        "the training split (BlockRidgeCV); the test RMSE, the leave-one-out "
+        "RMSE, the prediction rigidities (PR) and the calibration of the "
+        "uncertainties on the test split are printed; every sample's "
+        "prediction, std, PR and CPR (and every atom's LPR, for structures) "
+        "are written to --output. Files, fields and outputs are checked "
+        "before any long work.",
+    )
+    analyze.add_argument("data", metavar="DATA", help="the input file")
+    analyze.add_argument(
+        "--output",
+        metavar="FILE",
+        default="skpr-analysis.csv",
+        help="per-sample results, .csv (atoms in FILE-atoms.csv) or .npz "
+        "(default: %(default)s)",
+    )
+    analyze.add_argument(
+        "--figures", metavar="FOLDER", help="write the calibration and PR figures here"
+    )
+    analyze.add_argument("--target", metavar="NAME", help="target array or column")
+    analyze.add_argument("--features", metavar="NAME", help="features array (.npz)")
+    analyze.add_argument(
+        "--energy",
+        metavar="KEY",
+        default="energy",
+        help="energy field of the structures: an info key, or the calculator's "
+        "energy (default: %(default)s)",
+    )
+    analyze.add_argument(
+        "--cutoff",
+        metavar="Å",
+        type=float,
+        default=4.0,
+        help="SOAP cutoff for structures (default: %(default)s)",
+    )
+    analyze.add_argument(
+        "--test-fraction",
+        metavar="F",
+        type=float,
+        default=0.2,
+        help="fraction of samples held out for the test (default: %(default)s)",
+    )
+    analyze.add_argument(
+        "--seed",
+        metavar="N",
+        type=int,
+        default=0,
+        help="seed of the train/test split (default: %(default)s)",
+    )
     return parser
 
 
@@ -72,9 +134,27 @@ def main(argv=None):
         that cannot be written, print a one-line error after the usage and
         exit with status 2 (:class:`SystemExit`), as argparse does.
     """
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     if args.command == "demo":
         run_demo(args.output, seed=args.seed)
+    elif args.command == "analyze":
+        from skpr._analyze import InputError, analyze
+
+        try:
+            analyze(
+                args.data,
+                output=args.output,
+                figures=args.figures,
+                target=args.target,
+                features=args.features,
+                energy=args.energy,
+                cutoff=args.cutoff,
+                test_fraction=args.test_fraction,
+                seed=args.seed,
+            )
+        except InputError as error:
+            parser.exit(2, f"python -m skpr analyze: error: {error}\n")
     return 0
 
 
