@@ -11,7 +11,7 @@ by 1 so that they lie away from the training data):
 Candidates:
 
 - ``RigiditySelector(model, n_select=k)``: low-rank updates of the fitted
-  factor (see ``skpr/_whatif.py``);
+  factor (see ``skpr/_augmentation.py``);
 - the peer, the paper's approach: for every candidate at every step, build
   the Hessian with the picks and the candidate added and invert it
   (``numpy.linalg.inv``), then the targets' PR. Timed on ``--brute-steps``

@@ -6,6 +6,7 @@ of one additive component of the model (CPR).  See Chong et al., Faraday
 Discuss. (2024), doi:10.1039/d4fd00101j.
 """
 
+from skpr._augmentation import RigiditySelector, rigidity_valuation
 from skpr._kernel_ridge import BlockKernelRidge
 from skpr._local import local_features
 from skpr._metrics import (
@@ -30,7 +31,7 @@ from skpr._selection import (
     farthest_point_sampling,
     nystroem_residual,
 )
-from skpr._whatif import RigiditySelector, WhatIf, rigidity_valuation, what_if
+from skpr._whatif import WhatIf, what_if
 
 __version__ = "0.1.0"
 

@@ -141,7 +141,11 @@ def test_high_symmetry_embedding_holds_an_intact_host_environment(carbon):
         environment_vectors(atoms, h), environment_vectors(crystal, 0), atol=1e-10
     )
     # the smallest such supercell: one repeat fewer cannot hold both
-    from skpr.atomistic._active import _embed, _environment, _intact_host_environment
+    from skpr.atomistic._constructions import (
+        _embed,
+        _environment,
+        _intact_host_environment,
+    )
 
     indices, vectors = _environment(structure, 5, CUTOFF)
     smaller = host.repeat(atoms.info["host_repeat"] - 1)

@@ -41,16 +41,18 @@ from skpr._invariants import (
     separate_center_types,
 )
 from skpr.atomistic._active import (
-    carve_cluster,
     format_enhancement,
-    high_symmetry_embedding,
     least_rigid_atoms,
     lpr_enhancement,
-    periodic_embedding,
     plot_lpr_enhancement,
 )
 from skpr.atomistic._body_order import BodyOrderFeatures
 from skpr.atomistic._composition import CompositionFeatures
+from skpr.atomistic._constructions import (
+    carve_cluster,
+    high_symmetry_embedding,
+    periodic_embedding,
+)
 from skpr.atomistic._forces import energy_force_rows, virial_rows
 from skpr.atomistic._lode import LodeDescriptor, LodeExpansion
 from skpr.atomistic._range_separated import RangeSeparatedLode
