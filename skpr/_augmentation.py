@@ -328,7 +328,12 @@ class RigiditySelector(BaseEstimator):
             if isinstance(X_pool, list | tuple):
                 values = [self.cost(candidate) for candidate in X_pool]
             else:
-                values = [self.cost(rows[index == g]) for g in range(n_candidates)]
+                order = np.argsort(index, kind="stable")
+                bounds = np.searchsorted(index[order], np.arange(n_candidates + 1))
+                values = [
+                    self.cost(rows[order[bounds[g] : bounds[g + 1]]])
+                    for g in range(n_candidates)
+                ]
             return _check_positive(values, n_candidates, "cost")
         return _check_positive(self.cost, n_candidates, "cost")
 

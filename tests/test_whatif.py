@@ -401,3 +401,21 @@ def test_the_same_large_rows_added_many_times_keep_their_digits(solver):
     np.testing.assert_allclose(
         after.predict_rigidity(Q), refit.predict_rigidity(Q), rtol=rtol
     )
+
+
+def test_a_callable_cost_sees_the_rows_of_each_candidate(data):
+    model = BlockRidge().fit(data["X"], data["y"])
+    pool = np.random.default_rng(8).normal(size=(12, 6))
+    groups = np.array([2, 0, 1, 0, 2, 1, 3, 3, 0, 0, 1, 2])
+    seen = []
+
+    def cost(rows):
+        seen.append(rows.shape[0])
+        return float(rows.shape[0])
+
+    selector = RigiditySelector(model, n_select=2, cost=cost)
+    selector.fit(pool, data["Q"], pool_groups=groups)
+    assert seen == [4, 3, 3, 2]  # the rows of groups 0, 1, 2, 3
+    explicit = RigiditySelector(model, n_select=2, cost=[4.0, 3.0, 3.0, 2.0])
+    explicit.fit(pool, data["Q"], pool_groups=groups)
+    assert selector.selected_.tolist() == explicit.selected_.tolist()
