@@ -31,6 +31,13 @@ OBJECTIVES = {
 # Greedy selection
 
 
+def _objective(model, function, quadratic):
+    """An objective of the targets' quadratic forms, and their rigidities."""
+    quadratic = np.maximum(quadratic, 0.0)
+    rigidity = model.scale * reciprocal(quadratic)
+    return function(rigidity, model.variance(quadratic)), rigidity
+
+
 def _check_positive(values, n, name, *, allow_zero=False):
     values = np.asarray(values, dtype=float)
     if values.shape != (n,):
@@ -289,9 +296,7 @@ class RigiditySelector(BaseEstimator):
         function, sign = OBJECTIVES[self.objective]
 
         def evaluate(quadratic):
-            quadratic = np.maximum(quadratic, 0.0)
-            rigidity = model.scale * reciprocal(quadratic)
-            return function(rigidity, model.variance(quadratic)), rigidity
+            return _objective(model, function, quadratic)
 
         pool = _Pool(model, rows, weights, index, Q, self.target, block)
         available = np.ones(n_candidates, dtype=bool)
@@ -459,9 +464,7 @@ def rigidity_valuation(
             )
 
     def evaluate(quadratic):
-        quadratic = np.maximum(quadratic, 0.0)
-        rigidity = adapter.scale * reciprocal(quadratic)
-        return function(rigidity, adapter.variance(quadratic))
+        return _objective(adapter, function, quadratic)[0]
 
     full = float(evaluate(q))
     objective_without = evaluate(without)

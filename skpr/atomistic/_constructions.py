@@ -42,19 +42,17 @@ def _check_center(structure, center):
     return int(center) % n
 
 
+def _widths(atoms):
+    """Distances between opposite faces of the cell (1 / |reciprocal vectors|)."""
+    return 1.0 / np.linalg.norm(atoms.cell.complete().reciprocal(), axis=1)
+
+
 def _check_cutoff(structure, cutoff):
     if not isinstance(cutoff, numbers.Real) or not cutoff > 0:
         raise ValueError(f"cutoff must be a positive distance in Å, got {cutoff!r}.")
     pbc = np.asarray(structure.pbc, dtype=bool)
     if pbc.any():
-        cell = np.asarray(structure.cell.complete())
-        volume = abs(np.linalg.det(cell))
-        # perpendicular widths of the cell
-        widths = [
-            volume / np.linalg.norm(np.cross(cell[(i + 1) % 3], cell[(i + 2) % 3]))
-            for i in range(3)
-        ]
-        narrowest = min(w for w, p in zip(widths, pbc, strict=True) if p)
+        narrowest = _widths(structure)[pbc].min()
         if cutoff > narrowest / 2:
             raise ValueError(
                 f"cutoff={cutoff} Å is larger than half the cell ({narrowest:.3f} "
@@ -377,12 +375,7 @@ def _embed(supercell, numbers, vectors, cutoff, min_distance):
     environment to miss its own periodic images.
     """
     cell = np.asarray(supercell.cell.complete())
-    volume = abs(np.linalg.det(cell))
-    widths = [
-        volume / np.linalg.norm(np.cross(cell[(i + 1) % 3], cell[(i + 2) % 3]))
-        for i in range(3)
-    ]
-    if min(widths) < 2 * cutoff + min_distance:
+    if _widths(supercell).min() < 2 * cutoff + min_distance:
         return None
     middle = cell.sum(axis=0) / 2
     placed = vectors + middle
