@@ -5,7 +5,7 @@
 extra ``atomistic`` (ASE and featomic): without it, importing the subpackage
 raises, so it is left out of the collection instead of erroring there.  Any
 other doctest that needs the extra is skipped without it: one whose docstring
-names the extra (``pip install "skpr[atomistic]"``, as the loaders of
+names the extra (``pip install ".[atomistic]"``, as the loaders of
 structures in :mod:`skpr.datasets` do) or whose examples import ``ase``,
 ``featomic`` or ``skpr.atomistic``.  Test files guard themselves with
 ``pytest.importorskip``.
@@ -18,6 +18,8 @@ import re
 from importlib.util import find_spec
 
 import pytest
+
+from skpr._extras import install_command
 
 #: The packages of the extra ``atomistic`` that are not installed.
 MISSING_ATOMISTIC = [name for name in ("ase", "featomic") if find_spec(name) is None]
@@ -32,7 +34,7 @@ _IMPORTS_ATOMISTIC = re.compile(
 
 def _needs_atomistic(doctest):
     sources = "".join(example.source for example in doctest.examples)
-    return "skpr[atomistic]" in (doctest.docstring or "") or bool(
+    return ".[atomistic]" in (doctest.docstring or "") or bool(
         _IMPORTS_ATOMISTIC.search(sources)
     )
 
@@ -50,7 +52,7 @@ def pytest_collection_modifyitems(config, items):
         return
     skip = pytest.mark.skip(
         reason=f"needs the extra atomistic ({', '.join(MISSING_ATOMISTIC)} not "
-        'installed): pip install "skpr[atomistic]"'
+        f"installed): {install_command('atomistic')}"
     )
     for item in items:
         doctest = getattr(item, "dtest", None)  # set on doctest items only

@@ -3,8 +3,11 @@
 import argparse
 import sys
 
+import numpy as np
+
 from skpr import __version__
 from skpr._demo import DEFAULT_OUTPUT, IMAGE_SUFFIXES, check_figure_path, run_demo
+from skpr._extras import install_command
 
 
 def _figure_path(value):
@@ -39,7 +42,7 @@ def _parser():
         "(PR) of the training and test structures and the calibration of the "
         "predicted uncertainties on the test set, and write the calibration "
         "figure. Takes a few seconds. The figure needs matplotlib "
-        '(pip install "skpr[plot]"); without it the report is printed alone.',
+        f"({install_command('plot')}); without it the report is printed alone.",
     )
     demo.add_argument(
         "--output",
@@ -64,16 +67,19 @@ def _parser():
         description="A rigidity analysis of your own data. DATA holds features and "
         "a target (.npz: arrays named by --features/--target, or X and y; .npy: "
         "a 2-D array whose last column is the target; .csv: a header row, the "
-        "--target column, default the last) or structures with energies "
-        "(extended XYZ .xyz/.extxyz; needs the atomistic extra; descriptors: "
-        "SOAP power spectrum + element counts). The data are split into "
+        "--target column, default the last) or structures with energies and, "
+        "with --forces, forces (extended XYZ .xyz/.extxyz; needs the atomistic "
+        "extra; descriptors: SOAP power spectrum + element counts). The data "
+        "are split into "
         "training and test samples; alpha is chosen by exact leave-one-out on "
         "the training split (BlockRidgeCV); the test RMSE, the leave-one-out "
         "RMSE, the prediction rigidities (PR) and the calibration of the "
         "uncertainties on the test split are printed; every sample's "
-        "prediction, std, PR and CPR (and every atom's LPR, for structures) "
-        "are written to --output. Files, fields and outputs are checked "
-        "before any long work.",
+        "prediction, std, PR and CPR (and every atom's LPR, and with --forces "
+        "its predicted forces and their std, for structures) are written to "
+        "--output; --figures writes the calibration, parity and PR figures. "
+        "'Within k sigma' means |error| <= k std throughout. Files, fields and "
+        "outputs are checked before any long work.",
     )
     analyze.add_argument("data", metavar="DATA", help="the input file")
     analyze.add_argument(
@@ -94,6 +100,40 @@ def _parser():
         default="energy",
         help="energy field of the structures: an info key, or the calculator's "
         "energy (default: %(default)s)",
+    )
+    analyze.add_argument(
+        "--forces",
+        metavar="KEY",
+        help="also fit forces: a per-atom field of the structures, or 'forces' "
+        "for the calculator's; energies and forces are then fitted together, "
+        "each structure left out whole, with one uncertainty scale per kind",
+    )
+    analyze.add_argument(
+        "--force-weight",
+        metavar="W",
+        type=float,
+        default=1.0,
+        help="loss weight of each force component relative to an energy, in "
+        "(Å)² (default: %(default)s)",
+    )
+    analyze.add_argument(
+        "--alphas",
+        metavar=("LOW", "HIGH", "N"),
+        nargs=3,
+        type=float,
+        help="the grid of alpha: N values spaced evenly in log between LOW and "
+        "HIGH (default: 1e-10 1e2 25)",
+    )
+    analyze.add_argument(
+        "--units",
+        metavar="TEXT",
+        help="units of the target (e.g. eV) for the report and the figures; "
+        "forces are in TEXT/Å",
+    )
+    analyze.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bars (shown on the descriptor work when tqdm is installed)",
     )
     analyze.add_argument(
         "--cutoff",
@@ -117,6 +157,18 @@ def _parser():
         help="seed of the train/test split (default: %(default)s)",
     )
     return parser
+
+
+def _alpha_grid(parser, values):
+    if values is None:
+        return None
+    low, high, n = values
+    if not (0 < low < high and n >= 2 and float(n).is_integer()):
+        parser.error(
+            f"--alphas LOW HIGH N needs 0 < LOW < HIGH and an integer N >= 2; got "
+            f"{low:g} {high:g} {n:g}"
+        )
+    return np.logspace(np.log10(low), np.log10(high), int(n))
 
 
 def main(argv=None):
@@ -149,6 +201,11 @@ def main(argv=None):
                 target=args.target,
                 features=args.features,
                 energy=args.energy,
+                forces=args.forces,
+                alphas=_alpha_grid(parser, args.alphas),
+                force_weight=args.force_weight,
+                units=args.units,
+                progress=False if args.no_progress else None,
                 cutoff=args.cutoff,
                 test_fraction=args.test_fraction,
                 seed=args.seed,

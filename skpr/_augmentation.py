@@ -14,6 +14,7 @@ from sklearn.utils import Bunch
 
 from skpr._base import reciprocal
 from skpr._calibration import row_batches
+from skpr._extras import progress
 from skpr._linalg import serial_blas
 from skpr._whatif import _Model, check_query_kind
 
@@ -181,8 +182,8 @@ class RigiditySelector(BaseEstimator):
         calculation).  A callable is called on each candidate (a structure, or
         the rows of a group).
     progress : bool, default=False
-        A progress bar over the picks (needs tqdm: ``pip install
-        skpr[progress]``).
+        A progress bar over the picks (needs tqdm, the extra
+        ``progress``).
 
     Attributes
     ----------
@@ -305,7 +306,7 @@ class RigiditySelector(BaseEstimator):
         objective, rigidities, selected, gains = [value], [rigidity], [], []
         steps = range(self.n_select)
         if self.progress:
-            steps = _progress(steps, "RigiditySelector")
+            steps = progress(steps, "RigiditySelector")
         for _ in steps:
             after, _ = evaluate(pool.scores(current_q, correction))
             gain = sign * (after - value) / cost
@@ -358,17 +359,6 @@ def _is_empty(X):
         return len(X) == 0
     except TypeError:  # not a sequence: validation says what is wrong
         return False
-
-
-def _progress(iterable, description):
-    try:
-        from tqdm.auto import tqdm
-    except ImportError as error:
-        raise ImportError(
-            "progress=True needs tqdm: pip install 'skpr[progress]' (or pip "
-            "install tqdm)."
-        ) from error
-    return tqdm(iterable, desc=description)
 
 
 # --------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from skpr._extras import install_command
 from skpr._metrics import calibration_report
 from skpr._ridge_cv import BlockRidgeCV
 from skpr.datasets import load_nice_methane
@@ -122,11 +123,11 @@ def _write_figure(output, y_test, y_pred, y_std, *, print):
 
         from skpr._plotting import plot_calibration
     except ImportError:
-        print('matplotlib is not installed: pip install "skpr[plot]" for the figure')
+        print(f"matplotlib is not installed: {install_command('plot')} for the figure")
         return None
     figure = Figure(figsize=(9.0, 4.0), layout="constrained")
     axes = figure.subplots(1, 2)
-    plot_calibration(y_test, y_pred, y_std, axes=axes, n_bins=5)
+    plot_calibration(y_test, y_pred, y_std, axes=axes, units="eV")
     figure.suptitle("BlockRidge on NICE methane (test set)")
     figure.savefig(output, dpi=120, bbox_inches="tight")
     print(f"calibration figure written to {output}")

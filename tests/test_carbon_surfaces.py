@@ -10,6 +10,7 @@ parameter set is checked to be Tersoff's carbon by its published diamond
 (cohesive energy 7.37 eV at a = 3.566 Å).
 """
 
+import re
 import sys
 from importlib.resources import files
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.stats import kstest
 
+from skpr._extras import install_command
 from skpr.datasets import load_carbon_surfaces
 from skpr.datasets.generators import carbon_surfaces as generator
 
@@ -432,10 +434,10 @@ def test_missing_matscipy_raises_helpful_import_error(monkeypatch, capsys):
     # A None entry in sys.modules makes the import fail as if it were absent.
     for name in MATSCIPY_MODULES:
         monkeypatch.setitem(sys.modules, name, None)
-    with pytest.raises(ImportError, match=r'pip install "skpr\[reference\]"'):
+    with pytest.raises(ImportError, match=re.escape(install_command("reference"))):
         generator.make_carbon_surfaces(counts={"bulk": 1})
     assert generator.main(["--counts", "1", "0"]) == 2
-    assert 'pip install "skpr[reference]"' in capsys.readouterr().err
+    assert install_command("reference") in capsys.readouterr().err
 
 
 def test_command_line_rejects_a_missing_folder_before_any_work(tmp_path, capsys):
@@ -453,7 +455,7 @@ def test_command_line_rejects_a_missing_folder_before_any_work(tmp_path, capsys)
 def test_missing_ase_raises_helpful_import_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "ase", None)
     monkeypatch.setitem(sys.modules, "ase.io", None)
-    with pytest.raises(ImportError, match=r'pip install "skpr\[atomistic\]"'):
+    with pytest.raises(ImportError, match=re.escape(install_command("atomistic"))):
         load_carbon_surfaces()
 
 
@@ -477,7 +479,7 @@ def test_description_is_in_the_docstring_and_says_how_the_file_is_made():
     assert "Phys. Rev. Lett. 61, 2879 (1988)" in text
     assert "python -m skpr.datasets.generators.carbon_surfaces --seed 0" in text
     # the root conftest skips the loader's doctest without ASE on this text
-    assert 'pip install "skpr[atomistic]"' in text
+    assert 'pip install ".[atomistic]"' in text
 
 
 def test_docs_page_lists_the_loader_and_includes_the_description():

@@ -18,7 +18,9 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
+import skpr
 import skpr.datasets
+from skpr._extras import install_command
 from skpr.datasets import (
     load_carbon,
     load_carbon_surfaces,
@@ -66,9 +68,9 @@ ASE_LOADERS = (
     load_liquid_carbon,
 )
 
-#: the structure loaders need the optional ASE (skpr[atomistic])
+#: the structure loaders need the optional ASE (the extra atomistic)
 needs_ase = pytest.mark.skipif(
-    find_spec("ase") is None, reason='needs ASE: pip install "skpr[atomistic]"'
+    find_spec("ase") is None, reason=f"needs ASE: {install_command('atomistic')}"
 )
 LOADER_PARAMS = [
     pytest.param(loader, marks=needs_ase) if loader in ASE_LOADERS else loader
@@ -389,7 +391,7 @@ def test_missing_ase_raises_helpful_import_error(loader, monkeypatch):
     # A None entry in sys.modules makes the import fail as if ASE were absent.
     monkeypatch.setitem(sys.modules, "ase", None)
     monkeypatch.setitem(sys.modules, "ase.io", None)
-    with pytest.raises(ImportError, match=r'pip install "skpr\[atomistic\]"'):
+    with pytest.raises(ImportError, match=re.escape(install_command("atomistic"))):
         loader()
 
 

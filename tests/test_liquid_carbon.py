@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
+from skpr._extras import install_command
 from skpr.datasets import load_liquid_carbon
 from skpr.datasets.generators import liquid_carbon as generator
 
@@ -328,13 +329,13 @@ def test_missing_matscipy_raises_helpful_import_error(monkeypatch, capsys, tmp_p
     # A None entry in sys.modules makes the import fail as if it were absent.
     for name in MATSCIPY_MODULES:
         monkeypatch.setitem(sys.modules, name, None)
-    with pytest.raises(ImportError, match=r'pip install "skpr\[reference\]"'):
+    with pytest.raises(ImportError, match=re.escape(install_command("reference"))):
         generator.make_liquid_carbon(**QUICK)
     output = tmp_path / "liquid.xyz"
     argv = ["--repeat", "2", "--steps", "1", "1", "--output", str(output)]
     assert generator.main(argv) == 2
     assert not output.exists()
-    assert 'pip install "skpr[reference]"' in capsys.readouterr().err
+    assert install_command("reference") in capsys.readouterr().err
 
 
 # ------------------------------------------------------------ loader and docs
@@ -349,7 +350,7 @@ def test_description_says_how_the_file_is_made():
     assert "python -m skpr.datasets.generators.liquid_carbon --seed 0" in text
     assert "10000 K" in text and "5000 K" in text and "0.5 fs" in text
     # the root conftest skips the loader's doctest without ASE on this text
-    assert 'pip install "skpr[atomistic]"' in text
+    assert 'pip install ".[atomistic]"' in text
 
 
 def test_docs_page_lists_the_loader_and_includes_the_description():

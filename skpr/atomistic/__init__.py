@@ -1,7 +1,7 @@
 """Structures in, rigidities out: descriptors and force rows on ``ase.Atoms``.
 
 This subpackage needs the optional dependencies ASE and featomic
-(``pip install "skpr[atomistic]"``); the core of skpr never imports them.
+(``pip install ".[atomistic]"``); the core of skpr never imports them.
 
 Transformers take a list of ``ase.Atoms`` as ``X`` (one sample per structure,
 so ``Pipeline``, ``cross_validate`` and ``GridSearchCV`` split by structure)
@@ -25,6 +25,8 @@ rows with their loss weights (paper eqs. 4-6); :class:`EnergyForceRegressor`
 does all of it inside ``fit``.
 """
 
+from skpr._extras import install_command
+
 try:
     import ase  # noqa: F401
     import featomic  # noqa: F401
@@ -32,7 +34,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     raise ModuleNotFoundError(
         "skpr.atomistic needs the optional dependencies ASE and featomic, which "
         f"are not installed ({error}). Install them with: "
-        'pip install "skpr[atomistic]"'
+        f"{install_command('atomistic')}"
     ) from error
 
 from skpr._invariants import (
@@ -55,6 +57,7 @@ from skpr.atomistic._constructions import (
 )
 from skpr.atomistic._forces import energy_force_rows, virial_rows
 from skpr.atomistic._lode import LodeDescriptor, LodeExpansion
+from skpr.atomistic._plotting import plot_atoms
 from skpr.atomistic._range_separated import RangeSeparatedLode
 from skpr.atomistic._regressor import EnergyForceRegressor
 from skpr.atomistic._soap import SoapPowerSpectrum, SphericalExpansion
@@ -80,6 +83,7 @@ __all__ = [
     "least_rigid_atoms",
     "lpr_enhancement",
     "periodic_embedding",
+    "plot_atoms",
     "plot_lpr_enhancement",
     "power_spectrum",
     "radial_spectrum",

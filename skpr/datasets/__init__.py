@@ -28,7 +28,7 @@ The structure loaders (:func:`load_qm9`, :func:`load_ethanol`, :func:`load_carbo
 :func:`load_silicon_clusters`, :func:`load_water_dimers`,
 :func:`load_carbon_surfaces`, :func:`load_liquid_carbon`) need the optional
 dependency ASE:
-``pip install "skpr[atomistic]"``.
+``pip install ".[atomistic]"``.
 """
 
 from skpr.datasets._loaders import (

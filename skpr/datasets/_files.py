@@ -16,6 +16,8 @@ from importlib.resources import as_file, files
 
 import numpy as np
 
+from skpr._extras import install_command
+
 _PACKAGE = "skpr.datasets"
 
 
@@ -77,7 +79,7 @@ def read_structures(name):
     except ImportError as error:
         raise ImportError(
             f"Loading {name} needs the optional dependency ASE, which is not "
-            'installed. Install it with: pip install "skpr[atomistic]"'
+            f"installed. Install it with: {install_command('atomistic')}"
         ) from error
     with as_file(data_file(name)) as path:
         return ase.io.read(path, index=":")

@@ -77,6 +77,7 @@ from pathlib import Path
 
 import numpy as np
 
+from skpr._extras import install_command
 from skpr.datasets.generators.silicon_clusters import (
     generator_parser,
     round_positions,
@@ -126,7 +127,8 @@ DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "data" / "carbon_surfaces
 
 _MISSING = (
     "Generating the carbon cells needs the optional dependency matscipy "
-    '(with ASE), which is not installed. Install it with: pip install "skpr[reference]"'
+    "(with ASE), which is not installed. Install it with: "
+    + install_command("reference")
 )
 
 
@@ -563,7 +565,8 @@ def _parser():
         "Write periodic cells of 16 carbon atoms, bulk (1.5-3.5 "
         "g/cm^3) and slabs with two surfaces, relaxed briefly, with Tersoff "
         "energies and forces computed with matscipy, as extended XYZ. Needs "
-        'the extra reference: pip install "skpr[reference]".',
+        "the extra reference: "
+        f"{install_command('reference')}.",
         DEFAULT_OUTPUT,
         COUNTS,
         what="cells",

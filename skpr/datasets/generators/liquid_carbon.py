@@ -75,6 +75,7 @@ from pathlib import Path
 
 import numpy as np
 
+from skpr._extras import install_command
 from skpr.datasets.generators.carbon_surfaces import (
     CARBON_MASS,
     GRAMS_PER_U,
@@ -373,7 +374,8 @@ def _parser():
         "Write a snapshot of liquid carbon (1728 atoms, periodic cube at "
         f"{DENSITY} g/cm^3) from Langevin dynamics with Tersoff's potential "
         "(matscipy), with its energy and forces, as extended XYZ. Needs the "
-        'extra reference: pip install "skpr[reference]".',
+        "extra reference: "
+        f"{install_command('reference')}.",
         DEFAULT_OUTPUT,
     )
     # for quick test runs; the shipped file uses the defaults

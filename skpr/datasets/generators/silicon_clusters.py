@@ -51,6 +51,8 @@ from pathlib import Path
 
 import numpy as np
 
+from skpr._extras import install_command
+
 #: Number of structures of each kind in the shipped file, in file order.
 COUNTS = {
     "dimer": 150,
@@ -90,7 +92,8 @@ DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "data" / "silicon_cluster
 
 _MISSING = (
     "Generating the silicon clusters needs the optional dependency matscipy "
-    '(with ASE), which is not installed. Install it with: pip install "skpr[reference]"'
+    "(with ASE), which is not installed. Install it with: "
+    + install_command("reference")
 )
 
 
@@ -450,7 +453,8 @@ def _parser():
         "Write silicon clusters (2 to 5 atoms, random, and a dimer "
         "curve) with Stillinger-Weber energies, their 2-body and 3-body parts "
         "and forces, computed with matscipy, as extended XYZ. Needs the extra "
-        'reference: pip install "skpr[reference]".',
+        "reference: "
+        f"{install_command('reference')}.",
         DEFAULT_OUTPUT,
         COUNTS,
     )

@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from skpr._extras import install_command
 from skpr.datasets.generators.silicon_clusters import (
     generator_parser,
     pair_distances,
@@ -73,7 +74,7 @@ DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "data" / "water_dimers.xy
 
 _MISSING = (
     "Generating the water dimers needs the optional dependency tblite (with "
-    'ASE), which is not installed. Install it with: pip install "skpr[reference]"'
+    "ASE), which is not installed. Install it with: " + install_command("reference")
 )
 
 
@@ -248,7 +249,8 @@ def _parser():
         "water_dimers",
         "Write water dimers (O-O 3 to 10 Å) and flexible monomers with "
         "GFN2-xTB energies and forces, computed with tblite, as extended XYZ. "
-        'Needs the extra reference: pip install "skpr[reference]".',
+        "Needs the extra reference: "
+        f"{install_command('reference')}.",
         DEFAULT_OUTPUT,
         COUNTS,
     )
