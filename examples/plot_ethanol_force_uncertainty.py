@@ -21,7 +21,12 @@ import numpy as np
 from sklearn.pipeline import FeatureUnion
 
 from skpr import BlockRidge, plot_calibration
-from skpr.atomistic import CompositionFeatures, EnergyForceRegressor, SoapPowerSpectrum
+from skpr.atomistic import (
+    CompositionFeatures,
+    EnergyForceRegressor,
+    SoapPowerSpectrum,
+    plot_atoms,
+)
 from skpr.datasets import load_ethanol
 
 ethanol = load_ethanol()
@@ -104,17 +109,21 @@ for name, (e_std, f_std) in rows.items():
 
 # %%
 # Calibration plots for energies and force components, as in Fig. 1 of the
-# paper: errors against predicted standard deviations with the 1, 2 and 3
-# sigma isolines, and the binned mean squared error against the mean
+# paper: errors against predicted standard deviations with the lines
+# ``|e| = k sigma`` for k = 1, 2 and 3 (the legends give the fractions below
+# each, the numbers printed above), and the binned mean squared error
+# against the mean
 # predicted variance. In the binned panel the force components keep to the
 # diagonal, while every bin of energies lies above it: the squared energy
 # errors exceed their predicted variance, as the fractions above say.
-axes = plot_calibration(energy[test], energy_pred, energy_std, n_bins=5)
-axes[0].figure.suptitle("test energies (kcal/mol)")
 axes = plot_calibration(
-    test_forces.ravel(), force_pred.ravel(), force_std.ravel(), n_bins=10
+    energy[test], energy_pred, energy_std, n_bins=5, units="kcal/mol"
 )
-axes[0].figure.suptitle("test force components (kcal/mol/Å)")
+axes[0].figure.suptitle("test energies")
+axes = plot_calibration(
+    test_forces.ravel(), force_pred.ravel(), force_std.ravel(), units="kcal/mol/Å"
+)
+axes[0].figure.suptitle("test force components")
 
 # %%
 # Per-atom force uncertainty
@@ -125,17 +134,7 @@ atoms = ethanol.structures[test[0]]
 _, covariance = model.predict_forces([atoms], return_cov=True)
 per_atom = np.sqrt(np.trace(covariance, axis1=1, axis2=2))
 fig, ax = plt.subplots(figsize=(4.5, 4))
-points = ax.scatter(
-    atoms.positions[:, 0],
-    atoms.positions[:, 1],
-    s=300 * per_atom / per_atom.max(),
-    c=per_atom,
-    cmap="viridis",
-)
-for position, symbol in zip(atoms.positions, atoms.get_chemical_symbols(), strict=True):
-    ax.annotate(symbol, position[:2], ha="center", va="center", fontsize=8, color="w")
-fig.colorbar(points, label="force std per atom (kcal/mol/Å)")
-ax.set(xlabel="x (Å)", ylabel="y (Å)", aspect="equal")
+plot_atoms(atoms, per_atom, ax=ax, label="force std per atom (kcal/mol/Å)")
 ax.set_title("ethanol: where the forces are uncertain")
 fig.tight_layout()
 

@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from skpr import BlockRidge, calibration_report, plot_calibration
+from skpr import BlockRidge, calibration_report, plot_calibration, plot_parity
 from skpr.datasets import load_nice_methane
 
 data = load_nice_methane()
@@ -55,13 +55,20 @@ for name, report in (("leave-one-out", loo), ("held-out", held_out)):
     print(f"{name:>14}: within 1/2/3 sigma {coverage}; NLL {report['nll']:.2f}")
 
 # %%
-# The paper's Fig. 1 for this model: absolute error against the estimated
-# error, with the lines that enclose 68, 95 and 99.7 % of a Gaussian, and the
-# binned mean squared error against the mean predicted variance: the binned
-# errors follow the predicted variances over almost two decades, a little
-# below them in the three lowest bins.
-axes = plot_calibration(y_test, y_pred, y_std_held_out, n_bins=5)
+# The paper's Fig. 1 for this model: absolute error against the predicted
+# std, with the lines ``|e| = k sigma`` for k = 1, 2 and 3 (a calibrated
+# model has 68, 95 and 99.7 % of its points below them; the legend gives the
+# fractions of this test set, the held-out numbers above), and the binned
+# mean squared error
+# against the mean predicted variance: the binned errors follow the predicted
+# variances over almost two decades, a little below them in the lowest bins.
+axes = plot_calibration(y_test, y_pred, y_std_held_out, n_bins=5, units="eV")
 axes[0].figure.suptitle("NICE methane, held-out calibration")
+
+# %%
+# The same predictions against the reference energies, each with its 1 sigma
+# error bar: a bar that crosses the diagonal is an error within 1 sigma.
+plot_parity(y_test, y_pred, y_std_held_out, units="eV")
 # sphinx_gallery_start_ignore
 # Run as a script, write each figure to a PNG file in the current folder.
 # sphinx-gallery runs the example without ``__file__`` and captures the

@@ -28,7 +28,12 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from skpr import BlockRidge
-from skpr.atomistic import CompositionFeatures, SoapPowerSpectrum, transform_local
+from skpr.atomistic import (
+    CompositionFeatures,
+    SoapPowerSpectrum,
+    plot_atoms,
+    transform_local,
+)
 from skpr.datasets import load_qm9
 
 qm9 = load_qm9()
@@ -129,29 +134,9 @@ fig.tight_layout()
 molecule = int(atoms_table.loc[atoms_table["lpr"].idxmin(), "molecule"])
 atoms = structures[molecule]
 rows = atoms_table[atoms_table["molecule"] == molecule]
-positions = atoms.positions - atoms.positions.mean(0)
-_, _, axes = np.linalg.svd(positions)
-plane = positions @ axes[:2].T
-
 fig, ax = plt.subplots(figsize=(5, 4))
-for i in range(len(atoms)):
-    for j in range(i + 1, len(atoms)):
-        if atoms.get_distance(i, j) < 1.6:
-            ax.plot(*plane[[i, j]].T, color="0.7", lw=2, zorder=0)
-points = ax.scatter(
-    *plane.T,
-    c=np.log10(rows["lpr"]),
-    s=[300 if s != "H" else 120 for s in rows["element"]],
-    cmap="viridis",
-    edgecolors="k",
-)
-for (x, y), symbol in zip(plane, rows["element"], strict=True):
-    color = "k" if symbol == "H" else "w"
-    ax.annotate(symbol, (x, y), ha="center", va="center", color=color, fontsize=8)
-fig.colorbar(points, label="log$_{10}$ LPR [1/eV$^2$]")
+plot_atoms(atoms, rows["lpr"].to_numpy(), ax=ax, log=True, label="LPR [1/eV$^2$]")
 ax.set_title(f"molecule {molecule} ({atoms.get_chemical_formula()})")
-ax.set_aspect("equal")
-ax.axis("off")
 fig.tight_layout()
 
 # sphinx_gallery_start_ignore

@@ -20,7 +20,7 @@ from skpr._metrics import (
     sigma_coverage,
 )
 from skpr._orthogonalization import BlockOrthogonalizer
-from skpr._plotting import plot_calibration
+from skpr._plotting import plot_calibration, plot_parity
 from skpr._pooling import pool_structures
 from skpr._purification import ACEPurifier
 from skpr._range_separation import RangeSeparator
@@ -56,6 +56,7 @@ __all__ = [
     "nll_scorer",
     "nystroem_residual",
     "plot_calibration",
+    "plot_parity",
     "pool_structures",
     "rigidity_valuation",
     "sigma_coverage",

@@ -10,6 +10,7 @@ from scipy.stats import norm
 from sklearn.linear_model import BayesianRidge, LinearRegression
 from sklearn.model_selection import GridSearchCV, KFold
 
+from skpr._extras import install_command
 from skpr._metrics import (
     binned_rmse_rmv,
     calibration_report,
@@ -20,7 +21,7 @@ from skpr._metrics import (
     nll_scorer,
     sigma_coverage,
 )
-from skpr._plotting import plot_calibration
+from skpr._plotting import plot_calibration, plot_parity
 
 SIGMA_PROBABILITIES = [0.682689492137, 0.954499736104, 0.997300203937]
 
@@ -307,49 +308,99 @@ def pyplot():
     plt.close("all")
 
 
-def test_plot_calibration_draws_isolines(pyplot):
+def test_plot_calibration_draws_the_k_sigma_lines(pyplot):
     y_true, y_pred, y_std = make_predictions(n_samples=200)
-    axes = plot_calibration(y_true, y_pred, y_std, n_bins=5)
+    axes = plot_calibration(y_true, y_pred, y_std, n_bins=5, units="eV")
     assert len(axes) == 2
     ax_error, ax_binned = axes
     assert ax_error.figure is ax_binned.figure
     for ax in axes:
         assert ax.get_xscale() == ax.get_yscale() == "log"
-        assert ax.get_xlabel() and ax.get_ylabel()
+    assert ax_error.get_xlabel() == "predicted std σ [eV]"
+    assert ax_binned.get_ylabel() == "mean squared error per bin [eV²]"
 
+    # |e| = k s for k = 1 (black, y = x), 2 and 3 (gray)
     black = [line for line in ax_error.lines if line.get_color() == "black"]
     gray = [line for line in ax_error.lines if line.get_color() == "gray"]
-    assert len(black) == 1
+    assert len(black) == 1 and len(gray) == 2
     np.testing.assert_allclose(black[0].get_ydata(), black[0].get_xdata())
-    # each gray line is |e| = c * std with c a quantile of the half-normal,
-    # the pair for p at (1 - p) / 2 and (1 + p) / 2
     slopes = sorted(line.get_ydata()[0] / line.get_xdata()[0] for line in gray)
-    quantiles = [(1 - p) / 2 for p in SIGMA_PROBABILITIES]
-    quantiles += [(1 + p) / 2 for p in SIGMA_PROBABILITIES]
-    expected = sorted(norm.ppf((1 + q) / 2) for q in quantiles)
-    np.testing.assert_allclose(slopes, expected, rtol=1e-10)
+    np.testing.assert_allclose(slopes, [2, 3], rtol=1e-12)
     for line in gray:
         np.testing.assert_allclose(
             line.get_xdata(), [y_std.min(), y_std.max()], rtol=1e-12
         )
+    # the legend gives the fractions a report prints, by an explicit count
+    ratio = np.abs(y_true - y_pred) / y_std
+    labels = [line.get_label() for line in ax_error.lines]
+    for k, p in zip((1, 2, 3), SIGMA_PROBABILITIES, strict=True):
+        here = f"{100 * np.mean(ratio <= k):.0f} % here"
+        assert f"|e| = {k}σ: {100 * p:.1f} % below if calibrated, {here}" in labels
 
     rmv, rmse = binned_rmse_rmv(y_true, y_pred, y_std, n_bins=5)
     points = [line for line in ax_binned.lines if line.get_marker() == "o"]
     assert len(points) == 1
+    assert points[0].get_label() == "5 bins of 40 samples with similar σ"
     np.testing.assert_allclose(points[0].get_xdata(), rmv**2, rtol=1e-12)
     np.testing.assert_allclose(points[0].get_ydata(), rmse**2, rtol=1e-12)
 
 
-def test_plot_calibration_isolines_enclose_gaussian_fractions(pyplot):
+@pytest.mark.parametrize("n_samples, n_bins", [(40, 5), (300, 12), (2000, 20)])
+def test_plot_calibration_auto_bins_hold_about_25_samples(pyplot, n_samples, n_bins):
+    y_true, y_pred, y_std = make_predictions(n_samples=n_samples)
+    _, ax_binned = plot_calibration(y_true, y_pred, y_std)
+    assert ax_binned.lines[0].get_xdata().size == n_bins
+
+
+def test_plot_calibration_labels_ticks_on_a_narrow_range(pyplot):
+    # std within a factor 4: the default log axis would label one tick or none
+    y_true, y_pred, y_std = make_predictions(n_samples=300)
+    y_std = 0.02 + 0.06 * (y_std - y_std.min()) / np.ptp(y_std)
+    ax_error, _ = plot_calibration(y_true, y_pred, y_std)
+    ax_error.figure.canvas.draw()
+    low, high = ax_error.get_xlim()
+    shown = [
+        tick.get_text()
+        for tick, loc in zip(
+            ax_error.get_xticklabels(), ax_error.get_xticks(), strict=True
+        )
+        if low <= loc <= high
+    ]
+    assert sum(bool(text) for text in shown) >= 2
+
+
+def test_plot_calibration_lines_hold_the_gaussian_fractions(pyplot):
     y_true, y_pred, y_std = make_predictions(n_samples=50_000, seed=5)
     ax_error, _ = plot_calibration(y_true, y_pred, y_std)
-    gray = [line for line in ax_error.lines if line.get_color() == "gray"]
-    slopes = sorted(line.get_ydata()[0] / line.get_xdata()[0] for line in gray)
+    lines = [line for line in ax_error.lines if line.get_color() in ("black", "gray")]
+    slopes = sorted(line.get_ydata()[0] / line.get_xdata()[0] for line in lines)
     ratio = np.abs(y_true - y_pred) / y_std
-    # pairs from the outside in: slopes[0] with slopes[5], then 1 with 4, 2 with 3
-    for k, p in zip((2, 1, 0), SIGMA_PROBABILITIES, strict=True):
-        inside = np.mean((ratio >= slopes[k]) & (ratio <= slopes[5 - k]))
-        assert abs(inside - p) < 4 * np.sqrt(p * (1 - p) / 50_000)
+    for slope, p in zip(slopes, SIGMA_PROBABILITIES, strict=True):
+        below = np.mean(ratio <= slope)
+        assert abs(below - p) < 4 * np.sqrt(p * (1 - p) / 50_000)
+
+
+def test_plot_parity_bars_cross_the_diagonal_as_counted(pyplot):
+    y_true, y_pred, y_std = make_predictions(n_samples=120)
+    ax = plot_parity(y_true, y_pred, y_std, n_sigma=2, units="kcal/mol")
+    assert ax.get_xlabel() == "reference [kcal/mol]"
+    assert ax.get_ylabel() == "predicted [kcal/mol]"
+    container = ax.containers[0]
+    np.testing.assert_allclose(container.lines[0].get_xdata(), y_true)
+    np.testing.assert_allclose(container.lines[0].get_ydata(), y_pred)
+    # each bar spans y_pred -+ 2 y_std
+    segments = container.lines[2][0].get_segments()
+    spans = np.array([[seg[0][1], seg[1][1]] for seg in segments])
+    np.testing.assert_allclose(spans[:, 1] - spans[:, 0], 4 * y_std)
+    crossing = np.mean((spans[:, 0] <= y_true) & (y_true <= spans[:, 1]))
+    assert f"{100 * crossing:.0f} % of the" in container.get_label()
+    assert ax.get_xlim() == ax.get_ylim()
+
+
+def test_plot_parity_rejects_bad_n_sigma(pyplot):
+    y_true, y_pred, y_std = make_predictions()
+    with pytest.raises(ValueError, match="n_sigma must be a positive number"):
+        plot_parity(y_true, y_pred, y_std, n_sigma=0)
 
 
 def test_plot_calibration_into_given_axes(pyplot):
@@ -359,7 +410,7 @@ def test_plot_calibration_into_given_axes(pyplot):
     axes = plot_calibration(y_true, y_pred, y_std, axes=given)
     assert axes[0] is given[0] and axes[1] is given[1]
     assert len(pyplot.get_fignums()) == n_figures
-    assert len(given[0].lines) == 7  # y = x and three pairs of isolines
+    assert len(given[0].lines) == 3  # |e| = 1, 2 and 3 sigma
     assert len(given[1].lines) == 2  # binned points and y = x
 
 
@@ -374,8 +425,9 @@ def test_plot_calibration_without_matplotlib(monkeypatch):
     # a None entry in sys.modules makes the import fail
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     y_true, y_pred, y_std = make_predictions()
-    with pytest.raises(ImportError, match=r'pip install "skpr\[plot\]"'):
+    with pytest.raises(ImportError, match="plot_calibration needs matplotlib") as info:
         plot_calibration(y_true, y_pred, y_std)
+    assert install_command("plot") in str(info.value)
 
 
 # error paths

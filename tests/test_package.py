@@ -17,6 +17,7 @@ import skpr._demo
 from skpr import BlockRidge
 from skpr.__main__ import main
 from skpr._demo import check_figure_path, run_demo
+from skpr._extras import install_command
 from skpr.datasets import load_nice_methane
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,7 +114,7 @@ def test_demo_figure_without_matplotlib_prints_a_hint(monkeypatch, tmp_path):
     written = skpr._demo._write_figure(output, y, y + 0.1, y, print=lines.append)
     assert written is None
     assert lines == [
-        'matplotlib is not installed: pip install "skpr[plot]" for the figure'
+        f"matplotlib is not installed: {install_command('plot')} for the figure"
     ]
     assert not output.parent.exists()
 
@@ -210,7 +211,7 @@ def test_command_line_help_explains_every_option(capsys):
     assert out.startswith("usage: python -m skpr demo [-h] [--output FILE] [--seed N]")
     for text in (
         "NICE methane",
-        'pip install "skpr[plot]"',
+        install_command("plot"),
         "--output FILE file for the calibration figure; its folder must exist",
         ".png, .ps, .svg",
         "checked before any work",
@@ -261,9 +262,12 @@ EXAMPLES = sorted((ROOT / "examples").glob("plot_*.py"))
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
 @pytest.mark.slow
 def test_example_runs(script, monkeypatch, tmp_path):
-    if "skpr.atomistic" in script.read_text():
+    text = script.read_text()
+    if "skpr.atomistic" in text:
         pytest.importorskip("ase")
         pytest.importorskip("featomic")
+    if re.search(r"^(?:from|import) mapie\b", text, flags=re.MULTILINE):
+        pytest.importorskip("mapie", reason="needs the extra conformal")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -329,7 +333,7 @@ def test_figure_block_writes_files_only_with_a_file_name(tmp_path, monkeypatch, 
 
 @pytest.mark.parametrize(
     ("name", "n_figures"),
-    [("plot_methane_calibration", 1), ("plot_ethanol_force_uncertainty", 3)],
+    [("plot_methane_calibration", 2), ("plot_ethanol_force_uncertainty", 3)],
 )
 @pytest.mark.slow
 def test_example_run_by_hand_writes_its_figures(name, n_figures, tmp_path):
