@@ -107,6 +107,10 @@ class BodyOrderFeatures(FeatomicTransformer):
         Elements that get columns; ``None`` learns them at fit.
     pooling : {"sum", "mean"}, default="sum"
         How :meth:`transform` pools the per-atom rows.
+    progress : bool, default=False
+        A progress bar (tqdm, the extra ``progress``) over the calls to
+        featomic, one per 64 structures, in ``transform``,
+        ``transform_local`` and the gradients.
 
     Attributes
     ----------
@@ -166,6 +170,7 @@ class BodyOrderFeatures(FeatomicTransformer):
         cutoff_width=0.5,
         species=None,
         pooling="sum",
+        progress=False,
     ):
         self.cutoff = cutoff
         self.max_order = max_order
@@ -177,6 +182,7 @@ class BodyOrderFeatures(FeatomicTransformer):
         self.cutoff_width = cutoff_width
         self.species = species
         self.pooling = pooling
+        self.progress = progress
 
     # -- parameters -------------------------------------------------------
 
@@ -345,7 +351,7 @@ class BodyOrderFeatures(FeatomicTransformer):
         out = np.zeros((n_atoms, int(starts[-1])))
         calculator = self._calculator()
         per_call = _featomic.STRUCTURES_PER_CALL
-        for start in range(0, len(structures), per_call):
+        for start in self._calls(len(structures)):
             chunk = structures[start : start + per_call]
             lo, hi = first_atom[start], first_atom[start + len(chunk)]
             n_centers = int(hi - lo)

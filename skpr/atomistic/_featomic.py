@@ -21,6 +21,7 @@ from featomic import FeatomicError
 from scipy import sparse
 from sklearn.utils.validation import check_scalar
 
+from skpr._extras import progress
 from skpr.atomistic._base import StructureTransformer
 
 #: Structures per featomic call.  Bounds the memory of featomic's block-sparse
@@ -173,7 +174,7 @@ class FeatomicTransformer(StructureTransformer):
         counts = np.array([len(atoms) for atoms in structures])
         out = np.zeros((len(structures), 3, 3, layout.n_features))
         calculator = self._calculator()
-        for start in range(0, len(structures), STRUCTURES_PER_CALL):
+        for start in self._calls(len(structures)):
             chunk = structures[start : start + STRUCTURES_PER_CALL]
             try:
                 tensor = calculator.compute(
@@ -215,7 +216,7 @@ class FeatomicTransformer(StructureTransformer):
         X_local = np.zeros((n_atoms, layout.n_features)) if local else None
         pooled = np.zeros((n_atoms, 3, layout.n_features)) if gradients else None
         calculator = self._calculator()
-        for start in range(0, len(structures), STRUCTURES_PER_CALL):
+        for start in self._calls(len(structures)):
             # one call's TensorMap at a time: it is freed when _fill returns
             stop = start + STRUCTURES_PER_CALL
             self._fill(
@@ -228,6 +229,12 @@ class FeatomicTransformer(StructureTransformer):
                 pooled,
             )
         return X_local, pooled
+
+    def _calls(self, n_structures):
+        """First structure of each call to featomic, behind a bar on request."""
+        starts = range(0, n_structures, STRUCTURES_PER_CALL)
+        enabled = bool(getattr(self, "progress", False)) and len(starts) > 1
+        return progress(starts, type(self).__name__, enabled=enabled)
 
     def _column_blocks(self, tensor, layout):
         """The blocks of a featomic output that are columns, with their columns."""

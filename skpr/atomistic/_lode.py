@@ -161,6 +161,10 @@ class LodeExpansion(_LodePotential, ExpansionTransformer):
         Neighbour elements that get columns; ``None`` learns them at fit.
     pooling : {"sum", "mean"}, default="sum"
         How :meth:`transform` pools the per-atom coefficients.
+    progress : bool, default=False
+        A progress bar (tqdm, the extra ``progress``) over the calls to
+        featomic, one per 64 structures, in ``transform``,
+        ``transform_local`` and the gradients.
 
     Attributes
     ----------
@@ -211,6 +215,7 @@ class LodeExpansion(_LodePotential, ExpansionTransformer):
         k_cutoff=None,
         species=None,
         pooling="sum",
+        progress=False,
     ):
         self.smearing = smearing
         self.exponent = exponent
@@ -220,6 +225,7 @@ class LodeExpansion(_LodePotential, ExpansionTransformer):
         self.k_cutoff = k_cutoff
         self.species = species
         self.pooling = pooling
+        self.progress = progress
 
     def _calculator(self):
         return self._expansion(self.max_angular)
@@ -280,6 +286,10 @@ class LodeDescriptor(_LodePotential, FeatomicTransformer):
         Give each central element its own columns.
     pooling : {"sum", "mean"}, default="sum"
         Sum (extensive targets) or mean (intensive) over the atoms.
+    progress : bool, default=False
+        A progress bar (tqdm, the extra ``progress``) over the calls to
+        featomic, one per 64 structures, in ``transform``,
+        ``transform_local`` and the gradients.
 
     Attributes
     ----------
@@ -338,6 +348,7 @@ class LodeDescriptor(_LodePotential, FeatomicTransformer):
         species=None,
         separate_center_types=True,
         pooling="sum",
+        progress=False,
     ):
         self.smearing = smearing
         self.exponent = exponent
@@ -349,6 +360,7 @@ class LodeDescriptor(_LodePotential, FeatomicTransformer):
         self.species = species
         self.separate_center_types = separate_center_types
         self.pooling = pooling
+        self.progress = progress
 
     def _check_params(self):
         if self.invariant not in ("radial", "power_spectrum"):

@@ -170,6 +170,12 @@ class RangeSeparatedLode(_LodePotential, FeatomicTransformer):
     separate_center_types : bool, default=True
         Give each central element its own columns.
     pooling : {"sum", "mean"}, default="sum"
+        ``"sum"`` for extensive targets (total energies; needed for force
+        rows), ``"mean"`` for intensive ones.
+    progress : bool, default=False
+        Progress bars (tqdm, the extra ``progress``) over the calls to
+        featomic, one per 64 structures, of the full and the short-range
+        expansions.
 
     Attributes
     ----------
@@ -220,6 +226,7 @@ class RangeSeparatedLode(_LodePotential, FeatomicTransformer):
         species=None,
         separate_center_types=True,
         pooling="sum",
+        progress=False,
     ):
         self.cutoff = cutoff
         self.separate = separate
@@ -234,6 +241,7 @@ class RangeSeparatedLode(_LodePotential, FeatomicTransformer):
         self.species = species
         self.separate_center_types = separate_center_types
         self.pooling = pooling
+        self.progress = progress
 
     def _check_params(self):
         super()._check_params()
@@ -314,6 +322,7 @@ class RangeSeparatedLode(_LodePotential, FeatomicTransformer):
             basis_radius=self.basis_radius,
             k_cutoff=self.k_cutoff,
             species=species,
+            progress=self.progress,
         )
 
     def _local_features(self, structures):
@@ -327,6 +336,7 @@ class RangeSeparatedLode(_LodePotential, FeatomicTransformer):
                 max_angular=self.max_angular,
                 species=species,
             )
+            short.progress = self.progress
             short, _ = short.fit(structures).transform_local(structures)
         else:
             short = np.zeros_like(full)

@@ -110,6 +110,10 @@ class SphericalExpansion(_SoapDensity, ExpansionTransformer):
         Neighbour elements that get columns; ``None`` learns them at fit.
     pooling : {"sum", "mean"}, default="sum"
         How :meth:`transform` pools the per-atom coefficients.
+    progress : bool, default=False
+        A progress bar (tqdm, the extra ``progress``) over the calls to
+        featomic, one per 64 structures, in ``transform``,
+        ``transform_local`` and the gradients.
 
     Attributes
     ----------
@@ -160,6 +164,7 @@ class SphericalExpansion(_SoapDensity, ExpansionTransformer):
         center_atom_weight=1.0,
         species=None,
         pooling="sum",
+        progress=False,
     ):
         self.cutoff = cutoff
         self.max_radial = max_radial
@@ -169,6 +174,7 @@ class SphericalExpansion(_SoapDensity, ExpansionTransformer):
         self.center_atom_weight = center_atom_weight
         self.species = species
         self.pooling = pooling
+        self.progress = progress
 
     def _calculator(self):
         return featomic.SphericalExpansion(**self._hypers())
@@ -218,6 +224,10 @@ class SoapPowerSpectrum(_SoapDensity, FeatomicTransformer):
     pooling : {"sum", "mean"}, default="sum"
         ``"sum"`` for extensive targets (total energies; needed for force
         rows), ``"mean"`` for intensive ones.
+    progress : bool, default=False
+        A progress bar (tqdm, the extra ``progress``) over the calls to
+        featomic, one per 64 structures, in ``transform``,
+        ``transform_local`` and the gradients.
 
     Attributes
     ----------
@@ -275,6 +285,7 @@ class SoapPowerSpectrum(_SoapDensity, FeatomicTransformer):
         species=None,
         separate_center_types=True,
         pooling="sum",
+        progress=False,
     ):
         self.cutoff = cutoff
         self.max_radial = max_radial
@@ -285,6 +296,7 @@ class SoapPowerSpectrum(_SoapDensity, FeatomicTransformer):
         self.species = species
         self.separate_center_types = separate_center_types
         self.pooling = pooling
+        self.progress = progress
 
     def _calculator(self):
         return featomic.SoapPowerSpectrum(**self._hypers())
