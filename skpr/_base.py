@@ -391,7 +391,7 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         """
         return self._rigidity(self._local_quadratic_form(self._validate(X_local)))
 
-    def component_rigidity(self, X):
+    def component_rigidity(self, X, *, as_frame=False):
         """Component-wise prediction rigidity (CPR) of each block.
 
         .. math:: R_b(x) = \\left(x_b^\\top [H^{-1}]_{bb}\\, x_b\\right)^{-1}
@@ -403,25 +403,35 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+        as_frame : bool, default=False
+            Return a pandas DataFrame, one column per block named by
+            :attr:`block_names_` (the prefixes of a ``FeatureUnion`` or
+            ``ColumnTransformer`` with ``blocks="names"``), indexed like ``X``
+            when it is a DataFrame.
 
         Returns
         -------
-        ndarray of shape (n_samples, n_blocks)
+        ndarray or DataFrame of shape (n_samples, n_blocks)
         """
-        return self._rigidity(self._component_quadratic_form(self._validate(X)))
+        values = self._rigidity(self._component_quadratic_form(self._validate(X)))
+        return block_frame(values, self.block_names_, X) if as_frame else values
 
-    def predict_components(self, X):
+    def predict_components(self, X, *, as_frame=False):
         """Prediction of each block; with ``intercept_`` they sum to ``predict``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+        as_frame : bool, default=False
+            Return a pandas DataFrame with a column per block, as
+            :meth:`component_rigidity` does.
 
         Returns
         -------
-        ndarray of shape (n_samples, n_blocks)
+        ndarray or DataFrame of shape (n_samples, n_blocks)
         """
-        return self._predict_components(self._validate(X))
+        values = self._predict_components(self._validate(X))
+        return block_frame(values, self.block_names_, X) if as_frame else values
 
     def calibrate(self, X, y, sample_weight=None, *, kinds=None, prior_variance=None):
         """Refit :attr:`uncertainty_scale_` (and the noise) on held-out data.
@@ -503,3 +513,20 @@ def _with_prior(rigidity, prior_variance):
         return rigidity
     with np.errstate(divide="ignore"):
         return 1.0 / (1.0 / rigidity + prior_variance)
+
+
+def block_frame(values, block_names, X=None):
+    """``values`` (one column per block) as a DataFrame named by the blocks.
+
+    The index is ``X``'s when ``X`` is a DataFrame (or Series) of as many rows.
+    """
+    try:
+        import pandas as pd
+    except ImportError as error:
+        raise ImportError(
+            "as_frame=True needs pandas, which is not installed: pip install pandas."
+        ) from error
+    index = getattr(X, "index", None)
+    if index is not None and len(index) != len(values):
+        index = None
+    return pd.DataFrame(values, columns=list(block_names), index=index)

@@ -148,9 +148,11 @@ class BlockOrthogonalizer(_BlockMap):
     (:math:`\\bar X`: columns centred on the pool when ``center=True``), so
     that on the pool every block is orthogonal to the blocks before it and
     the blocks together span the same space as the input (block
-    Gram-Schmidt).  A model on the output has the same predictions as on the
-    input; only what each block's component holds changes: the first block
-    takes everything it can explain on the pool, later blocks what is left.
+    Gram-Schmidt).  An unregularized linear model on the output has the same
+    predictions as on the input; with ridge regularization they differ a
+    little, since the penalty acts on the new coordinates.  What changes is
+    what each block's component holds: the first block takes everything it
+    can explain on the pool, later blocks what is left.
 
     This is a statistical orthogonalization, tied to the pool: on other
     structures the blocks are not orthogonal, and the parts it produces are

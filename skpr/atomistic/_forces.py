@@ -204,10 +204,12 @@ def energy_force_rows(
     ``n_A``; use ``pooling="sum"`` with forces.
 
     The rows are dense: ``8 (n_structures + 3 n_atoms_total) n_features``
-    bytes.  The closed-form leave-one-out calibration of ``BlockRidge``
-    leaves out one row at a time (one energy or one force component), and
-    its scale is a weighted average over both kinds of rows; calibrate on
-    held-out energies with ``calibrate(X, y)`` for energy uncertainties.
+    bytes.  By default the closed-form leave-one-out calibration of
+    ``BlockRidge`` leaves out one row at a time and fits one scale for all
+    rows; pass ``groups=`` (each structure's energy and force rows together)
+    and ``kinds=`` (``"energy"`` / ``"force"``) to ``fit`` to leave out whole
+    structures and calibrate energies and forces apart, as
+    :class:`EnergyForceRegressor` does.
 
     References
     ----------

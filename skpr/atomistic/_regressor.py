@@ -544,19 +544,22 @@ class EnergyForceRegressor(RegressorMixin, BaseEstimator):
         regressor.calibrate(rows, targets, sample_weight=weights, kinds=kinds)
         return self
 
-    def component_rigidity(self, X):
+    def component_rigidity(self, X, *, as_frame=False):
         """CPR of each block of the energy of each structure.
 
         Parameters
         ----------
         X : list of ase.Atoms
+        as_frame : bool, default=False
+            Return a pandas DataFrame with one column per block, named by the
+            regressor's ``block_names_``.
 
         Returns
         -------
-        ndarray of shape (n_structures, n_blocks)
+        ndarray or DataFrame of shape (n_structures, n_blocks)
         """
         regressor = self._skpr_regressor("component_rigidity")
-        return regressor.component_rigidity(self._features(X))
+        return regressor.component_rigidity(self._features(X), as_frame=as_frame)
 
     def predict_rigidity(self, X):
         """PR of the energy of each structure (with both kinds of training rows).
