@@ -98,8 +98,14 @@ def public_entries(modules=MODULES):
             names.append(f"{module_name}.{name}")
             if not inspect.isclass(obj):
                 continue
+            try:  # methods a default instance lacks (available_if) are not its
+                instance = obj()
+            except TypeError:
+                instance = obj
             for attr, member in inspect.getmembers(obj):
                 if attr.startswith("_") or not callable(member):
+                    continue
+                if not hasattr(instance, attr):
                     continue
                 if (getattr(member, "__module__", None) or "").startswith("skpr"):
                     names.append(f"{module_name}.{name}.{attr}")

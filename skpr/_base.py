@@ -108,19 +108,7 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         self._check_params()
         for name in _OPTIONAL_FITTED:
             self.__dict__.pop(name, None)
-        X, y = validate_data(
-            self, X, y, multi_output=True, y_numeric=True, dtype=np.float64
-        )
-        if y.ndim == 2:
-            if y.shape[1] != 1:
-                raise ValueError(
-                    f"{type(self).__name__} fits one target, but y has shape "
-                    f"{y.shape}. Fit one model per target, e.g. with sklearn."
-                    f"multioutput.MultiOutputRegressor({type(self).__name__}())."
-                )
-            y = column_or_1d(y, warn=True)
-        # numeric y of any dtype (strings fail here with numpy's clear message)
-        y = y.astype(np.float64, copy=False)
+        X, y = self._validate_rows(X, y, reset=True)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         groups = _check_labels(groups, X.shape[0], "groups")
         kinds = _check_labels(kinds, X.shape[0], "kinds")
@@ -161,6 +149,22 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
                 kinds,
             )
         return self
+
+    def _validate_rows(self, X, y, *, reset):
+        """Float rows and one float target; ``reset=False`` checks the features."""
+        X, y = validate_data(
+            self, X, y, reset=reset, multi_output=True, y_numeric=True, dtype=np.float64
+        )
+        if y.ndim == 2:
+            if y.shape[1] != 1:
+                raise ValueError(
+                    f"{type(self).__name__} fits one target, but y has shape "
+                    f"{y.shape}. Fit one model per target, e.g. with sklearn."
+                    f"multioutput.MultiOutputRegressor({type(self).__name__}())."
+                )
+            y = column_or_1d(y, warn=True)
+        # numeric y of any dtype (strings fail here with numpy's clear message)
+        return X, y.astype(np.float64, copy=False)
 
     def _group_cross_forms(self, X, batch):
         """``G_g H^{-1} G_g^T`` of each group of training rows in ``batch``."""

@@ -5,6 +5,8 @@ import warnings
 
 import numpy as np
 from scipy import linalg
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
 
 from skpr._base import RigidityRegressor, reciprocal
 from skpr._blocks import resolve_alpha, resolve_blocks
@@ -25,9 +27,9 @@ from skpr._linalg import (
     warn_if_rounding_dominates,
     whiten,
 )
-from skpr._statistics import GramStatistics, weighted_rows
+from skpr._statistics import GramStatistics, scaled, weighted_rows
 from skpr._updates import update_factor
-from skpr._validation import check_bool, check_choice
+from skpr._validation import check_bool, check_choice, check_sample_weight
 
 _SOLVERS = ("auto", "cholesky", "qr", "dual")
 
@@ -209,6 +211,7 @@ class BlockRidge(RigidityRegressor):
 
     def _fit(self, X, y, sample_weight):
         self.__dict__.pop("support_", None)
+        self.__dict__.pop("_stream", None)
         self.blocks_, self.block_names_ = resolve_blocks(
             self.blocks, X.shape[1], getattr(self, "feature_names_in_", None)
         )
@@ -326,6 +329,164 @@ class BlockRidge(RigidityRegressor):
         self.solver_ = "dual"
         if self.calibration != "loo":
             del self._loo_kernel
+
+    # ---------------------------------------------------------- streaming
+
+    @available_if(lambda self: self._streams)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Add a chunk of training rows; the model is then that of all chunks.
+
+        Keeps the additive sufficient statistics of the rows seen so far
+        (weighted means, the centered ``X^T S X``, ``X^T S y``; memory
+        ``O(F^2)`` whatever the number of rows) and refactors the ``F x F``
+        Hessian after each chunk, so that coefficients, PR, LPR and CPR equal
+        those of one :meth:`fit` on the concatenated chunks, in any order.
+        Always the normal equations (``solver_ = "cholesky"``): a streaming
+        fit has no rows left for the dual or QR routes, so the method exists
+        only with ``solver="auto"`` or ``"cholesky"``.
+
+        The uncertainty scale is 1 after ``partial_fit``: calibrate it on
+        held-out data with :meth:`calibrate`, or on the training rows by
+        closed-form leave-one-out with :meth:`calibrate_loo` and a second pass
+        over the same chunks.  A call after :meth:`fit` starts a new stream.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+            The same features (and feature names) in every chunk.
+        y : array-like of shape (n_rows,)
+        sample_weight : array-like of shape (n_rows,), optional
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skpr import BlockRidge
+        >>> rng = np.random.default_rng(0)
+        >>> X, y = rng.normal(size=(100, 3)), rng.normal(size=100)
+        >>> stream = BlockRidge(alpha=0.1)
+        >>> for rows in np.array_split(np.arange(100), 4):
+        ...     stream = stream.partial_fit(X[rows], y[rows])
+        >>> bool(np.allclose(stream.coef_, BlockRidge(alpha=0.1).fit(X, y).coef_))
+        True
+        """
+        first = getattr(self, "_stream", None) is None
+        if first:
+            self._check_params()
+        X, y = self._validate_rows(X, y, reset=first)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        if first:
+            for name in ("uncertainty_scales_", "noises_", "loo_residual_"):
+                self.__dict__.pop(name, None)
+            self.__dict__.pop("loo_rigidity_", None)
+            self.__dict__.pop("support_", None)
+            self.blocks_, self.block_names_ = resolve_blocks(
+                self.blocks, X.shape[1], getattr(self, "feature_names_in_", None)
+            )
+            self.alpha_, self._stream_alpha = resolve_alpha(
+                self.alpha, self.blocks_, self.block_names_
+            )
+            self.weight_scale_ = 0.0
+        # one weight scale for the stream, its largest weight (as in fit)
+        scale = max(self.weight_scale_, float(sample_weight.max()))
+        positive = sample_weight > 0
+        if not positive.all():  # a copy only when rows of zero weight go
+            X, y, sample_weight = X[positive], y[positive], sample_weight[positive]
+        chunk = GramStatistics.from_rows(
+            X, y, sample_weight / scale, centered=self.fit_intercept
+        )
+        if not first:
+            chunk = scaled(self._stream, self.weight_scale_ / scale).merge(chunk)
+        self._stream, self.weight_scale_ = chunk, scale
+        self._solve_stream()
+        return self
+
+    @property
+    def _streams(self):
+        # partial_fit exists only with the normal equations
+        return self.solver in ("auto", "cholesky")
+
+    def _solve_stream(self):
+        statistics = self._stream
+        self._alpha_diag = self._stream_alpha / self.weight_scale_
+        self._weight_sum = statistics.weight_sum
+        self.sample_weight_sum_ = self._weight_sum * self.weight_scale_
+        self.X_offset_, self._y_offset = statistics.x_mean, statistics.y_mean
+        factor = factor_gram(statistics.xx, self._alpha_diag)
+        warn_if_rounding_dominates(condition_estimate(factor), stacklevel=4)
+        self.solver_ = "cholesky"
+        self.cholesky_ = factor
+        self.coef_ = linalg.cho_solve((factor, False), statistics.xy)
+        self.intercept_ = float(self._y_offset - self.X_offset_ @ self.coef_)
+        self.uncertainty_scale_, self.noise_ = 1.0, 0.0
+
+    @available_if(lambda self: self._streams)
+    def calibrate_loo(self, chunks, *, kinds=None):
+        """Closed-form leave-one-out calibration over the chunks of a stream.
+
+        A second pass over the training rows given to :meth:`partial_fit`
+        (the same rows, in any chunking and order): each row's leave-one-out
+        residual and rigidity come from the final factor, and the scale (and,
+        with ``fit_noise=True``, the noise) are then fitted by maximum
+        likelihood, as :meth:`fit` does with ``calibration="loo"``.  Memory:
+        two numbers per row.
+
+        Parameters
+        ----------
+        chunks : iterable of tuples ``(X, y)`` or ``(X, y, sample_weight)``
+            The training rows; a generator is read once.
+        kinds : None or callable, default=None
+            ``kinds(i, X)`` gives the kind label of each row of chunk ``i``,
+            for one scale per kind (:attr:`uncertainty_scales_`).
+
+        Returns
+        -------
+        self
+        """
+        check_is_fitted(self, "cholesky_")
+        if self.solver_ != "cholesky" or getattr(self, "_stream", None) is None:
+            raise ValueError(
+                "calibrate_loo calibrates a model fitted by partial_fit; a model "
+                "from fit(calibration='loo') is calibrated already."
+            )
+        residuals, rigidities, weights, labels = [], [], [], []
+        for i, chunk in enumerate(chunks):
+            X, y, *rest = chunk
+            X, y = self._validate_rows(X, y, reset=False)
+            sample_weight = (
+                check_sample_weight(rest[0] if rest else None, X.shape[0])
+                / self.weight_scale_
+            )
+            Xw, _ = weighted_rows(X, y, sample_weight, self.X_offset_, self._y_offset)
+            leverage = quadratic_form(self.cholesky_, Xw)
+            if self.fit_intercept:
+                leverage = leverage + sample_weight / self._weight_sum
+            rigidity = np.full(X.shape[0], np.nan)
+            zero = sample_weight == 0
+            if np.any(zero):
+                rigidity[zero] = reciprocal(self._quadratic_form(X[zero]))
+            residual, rigidity = leave_one_out(
+                y - self._predict(X), leverage, 1.0 - leverage, sample_weight, rigidity
+            )
+            residuals.append(residual)
+            rigidities.append(rigidity * self.weight_scale_)
+            weights.append(sample_weight)
+            if kinds is not None:
+                labels.append(np.asarray(kinds(i, X)))
+        if not residuals:
+            raise ValueError("calibrate_loo got no chunks; pass the training rows.")
+        self.loo_residual_ = np.concatenate(residuals)
+        self.loo_rigidity_ = np.concatenate(rigidities)
+        self._set_scales(
+            self.loo_residual_,
+            self.loo_rigidity_,
+            np.concatenate(weights),
+            None if kinds is None else np.concatenate(labels),
+        )
+        return self
 
     # ------------------------------------------------------ leave-one-out
 

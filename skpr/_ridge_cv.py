@@ -190,6 +190,11 @@ class BlockRidgeCV(BlockRidge):
         """The selected alpha of each block (what ``BlockRidge`` fits with)."""
         return getattr(self, "_selected_alpha", 1.0)
 
+    @property
+    def _streams(self):
+        # the alpha grid needs the rows themselves (one SVD): no partial_fit
+        return False
+
     def fit(
         self, X, y, sample_weight=None, *, groups=None, kinds=None, prior_variance=None
     ):

@@ -182,6 +182,23 @@ class GramStatistics:
         )
 
 
+def scaled(statistics, factor):
+    """The statistics of the same rows with every weight multiplied by ``factor``.
+
+    Sums scale with the weights, means do not: ``O(F^2)``.
+    """
+    return GramStatistics(
+        weight_sum=statistics.weight_sum * factor,
+        x_mean=statistics.x_mean,
+        y_mean=statistics.y_mean,
+        xx=statistics.xx * factor,
+        xy=statistics.xy * factor,
+        yy=statistics.yy * factor,
+        n_rows=statistics.n_rows,
+        centered=statistics.centered,
+    )
+
+
 def weighted_rows(X, y, sample_weight, x_mean, y_mean):
     """Rows centered and multiplied by ``sqrt(s)``: ``sqrt(s) (x - xbar)``.
 
