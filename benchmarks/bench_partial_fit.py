@@ -15,12 +15,19 @@ Measured in one run:
 - the PR of 10^6 query rows, chunk by chunk;
 - the peer at a size that fits in memory (``--compare-rows``, default
   10^6): ``fit`` on the concatenated chunks, side by side with
-  ``partial_fit``, with the agreement of the coefficients and the PR.
+  ``partial_fit``, with the agreement of the coefficients and the PR;
+- with dask installed (the extra ``dask``): ``fit`` on a dask array of the
+  same size generated chunk by chunk on the workers of a ``LocalCluster``
+  (processes, one thread and one BLAS thread each), with 1 and then 2
+  workers: time, the generation alone on the same cluster, the
+  single-threaded ``dsyrk`` limit divided by the workers, each worker's peak
+  resident set, the PR of the query rows, and the 1 -> 2 worker speed-up.
 
 Run from the repository root::
 
     python benchmarks/bench_partial_fit.py            # 10^7 rows, ~2 min
     python benchmarks/bench_partial_fit.py --quick    # 10^6 rows
+    python benchmarks/bench_partial_fit.py --no-dask  # partial_fit only
 """
 
 import argparse
@@ -30,6 +37,7 @@ import time
 import numpy as np
 from _harness import describe_environment, print_load_average
 from scipy import linalg
+from threadpoolctl import threadpool_limits
 
 from skpr import BlockRidge
 
@@ -60,6 +68,7 @@ def main():
     parser.add_argument("--queries", type=int, default=1_000_000)
     parser.add_argument("--compare-rows", type=int, default=1_000_000)
     parser.add_argument("--quick", action="store_true", help="10^6 rows")
+    parser.add_argument("--no-dask", action="store_true", help="skip dask")
     args = parser.parse_args()
     if args.quick:
         args.rows, args.queries, args.compare_rows = 1_000_000, 200_000, 200_000
@@ -141,7 +150,76 @@ def main():
         f"| {fit:.2f} s | {partial:.2f} s | {partial / fit:.2f} | {coef:.1e} | "
         f"{pr:.1e} |"
     )
+    if not args.no_dask:
+        dask_section(args, block)
     print_load_average()
+
+
+def worker_peak_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def dask_section(args, block):
+    try:
+        import dask.array as da
+        from distributed import Client, LocalCluster, wait
+    except ImportError:
+        print("\ndask is not installed (pip install '.[dask]'): dask part skipped")
+        return
+    with threadpool_limits(1):
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            linalg.blas.dsyrk(1.0, block.T)
+            times.append(time.perf_counter() - start)
+    syrk_one = float(np.median(times)) * args.rows / CHUNK
+    print(
+        f"\ndask: fit on a dask array of {args.rows:,} x {F} made on the workers "
+        f"(chunks of {CHUNK:,}); single-threaded dsyrk limit {syrk_one:.1f} s"
+    )
+    print(
+        "| workers | generation alone | fit | fit beyond generation | "
+        "x limit / workers | peak RSS per worker | PR of queries |"
+    )
+    blas = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    fits = {}
+    for n_workers in (1, 2):
+        with (
+            LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                memory_limit=0,
+                env=blas,
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            rng = da.random.default_rng(0)
+            X = rng.standard_normal((args.rows, F), chunks=(CHUNK, F))
+            w = np.random.default_rng(1).normal(size=F) / np.sqrt(F)
+            y = X @ w + 0.1 * rng.standard_normal(args.rows, chunks=CHUNK)
+            start = time.perf_counter()
+            wait(client.compute(y.sum()))  # generates X and y, keeps nothing
+            generate = time.perf_counter() - start
+            start = time.perf_counter()
+            model = BlockRidge(alpha=1.0, calibration=None).fit(X, y)
+            fit = time.perf_counter() - start
+            fits[n_workers] = fit
+            Q = da.random.default_rng(2).standard_normal(
+                (args.queries, F), chunks=(CHUNK, F)
+            )
+            start = time.perf_counter()
+            model.predict_rigidity(Q).compute()
+            query = time.perf_counter() - start
+            peak = max(client.run(worker_peak_mib).values())
+            print(
+                f"| {n_workers} | {generate:.1f} s | {fit:.1f} s | "
+                f"{fit - generate:.1f} s | "
+                f"{(fit - generate) / (syrk_one / n_workers):.2f} | {peak:.0f} MiB | "
+                f"{query:.2f} s |"
+            )
+    print(f"speed-up from 1 to 2 workers: {fits[1] / fits[2]:.2f}x")
 
 
 if __name__ == "__main__":

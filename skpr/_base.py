@@ -17,6 +17,15 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from skpr._calibration import group_leave_one_out, scale_and_noise
+from skpr._dask import (
+    aligned,
+    any_dask,
+    check_rows,
+    is_dask_array,
+    map_chunks,
+    map_rows,
+    per_row_labels,
+)
 from skpr._validation import check_choice, check_sample_weight
 
 #: Fitted attributes that only some fits set: removed at the start of ``fit``
@@ -104,7 +113,24 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         Returns
         -------
         self
+
+        Notes
+        -----
+        ``X`` (and ``y``, ``sample_weight``) may be dask arrays for
+        :class:`BlockRidge`: the statistics of the rows are then added up
+        chunk by chunk where the chunks live (map-reduce), as in
+        :meth:`BlockRidge.partial_fit`, and the leave-one-out pass runs chunk
+        by chunk too; ``groups`` then needs numpy arrays.
         """
+        if any_dask(X, y, sample_weight):
+            return self._fit_dask(
+                X,
+                y,
+                sample_weight,
+                groups=groups,
+                kinds=kinds,
+                prior_variance=prior_variance,
+            )
         self._check_params()
         for name in _OPTIONAL_FITTED:
             self.__dict__.pop(name, None)
@@ -112,7 +138,7 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         groups = _check_labels(groups, X.shape[0], "groups")
         kinds = _check_labels(kinds, X.shape[0], "kinds")
-        prior_variance = _check_prior_variance(prior_variance, X.shape[0])
+        prior_variance = check_prior_variance(prior_variance, X.shape[0])
         if self.calibration == "loo":
             units = "samples" if groups is None else "groups"
             n_units = (
@@ -144,11 +170,18 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
             self.loo_rigidity_ = rigidity * self.weight_scale_
             self._set_scales(
                 self.loo_residual_,
-                _with_prior(self.loo_rigidity_, prior_variance),
+                with_prior(self.loo_rigidity_, prior_variance),
                 sample_weight,
                 kinds,
             )
         return self
+
+    def _fit_dask(self, X, y, sample_weight, **_):
+        raise TypeError(
+            f"{type(self).__name__} needs its training rows in memory, but got a "
+            "dask array. Pass X.compute() (and y.compute()), or fit BlockRidge, "
+            "which adds up a dask array's rows chunk by chunk."
+        )
 
     def _validate_rows(self, X, y, *, reset):
         """Float rows and one float target; ``reset=False`` checks the features."""
@@ -193,7 +226,15 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
 
     def _validate(self, X):
         check_is_fitted(self)
+        if is_dask_array(X):
+            return check_rows(X, self.n_features_in_, type(self).__name__)
         return validate_data(self, X, reset=False, dtype=np.float64)
+
+    def _per_row(self, X, function, n_columns=None):
+        """``function(X)``, chunk by chunk (a lazy dask array) for dask ``X``."""
+        if is_dask_array(X):
+            return map_rows(X, function, n_columns)
+        return function(X)
 
     def _rigidity(self, quadratic_form):
         """Rigidities in the user's units from normalized quadratic forms."""
@@ -268,13 +309,19 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
             Only with ``return_cov=True``.
         """
         X = self._validate(X)
+        if is_dask_array(X) and (return_cov or prior_variance is not None):
+            raise ValueError(
+                "return_cov and prior_variance need X in memory (the covariance "
+                "of n rows is n x n); with a dask X, use return_std=True, or pass "
+                "X.compute()."
+            )
         if return_std and return_cov:
             raise ValueError(
                 "At most one of return_std and return_cov can be requested; the "
                 "standard deviations are the square roots of the diagonal of the "
                 "covariance."
             )
-        prior_variance = _check_prior_variance(prior_variance, X.shape[0])
+        prior_variance = check_prior_variance(prior_variance, X.shape[0])
         if return_cov:
             scale, noise = self._scale_and_noise(kind)
             covariance = scale / self.weight_scale_ * self._cross_form(X)
@@ -285,9 +332,17 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
                 covariance[diagonal] += noise
             return self._predict(X), covariance
         if not return_std:
-            return self._predict(X)
-        y_pred, quadratic = self._predict_with_quadratic_form(X)
-        return y_pred, self._std(quadratic, kind, observation, prior_variance)
+            return self._per_row(X, self._predict)
+        self._scale_and_noise(kind)  # an unknown kind fails now, not at compute
+
+        def both(rows):
+            y_pred, quadratic = self._predict_with_quadratic_form(rows)
+            return y_pred, self._std(quadratic, kind, observation, prior_variance)
+
+        if is_dask_array(X):
+            pair = map_rows(X, lambda rows: np.column_stack(both(rows)), 2)
+            return pair[:, 0], pair[:, 1]
+        return both(X)
 
     def combination_rigidity(self, X, coefficients):
         """Rigidity of linear combinations of predictions, ``sum_i c_i f(x_i)``.
@@ -372,7 +427,9 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
-        return self._rigidity(self._quadratic_form(self._validate(X)))
+        return self._per_row(
+            self._validate(X), lambda rows: self._rigidity(self._quadratic_form(rows))
+        )
 
     def local_rigidity(self, X_local):
         """Local prediction rigidity (LPR) of each environment.
@@ -393,7 +450,10 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         -------
         ndarray of shape (n_environments,)
         """
-        return self._rigidity(self._local_quadratic_form(self._validate(X_local)))
+        return self._per_row(
+            self._validate(X_local),
+            lambda rows: self._rigidity(self._local_quadratic_form(rows)),
+        )
 
     def component_rigidity(self, X, *, as_frame=False):
         """Component-wise prediction rigidity (CPR) of each block.
@@ -417,8 +477,12 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         -------
         ndarray or DataFrame of shape (n_samples, n_blocks)
         """
-        values = self._rigidity(self._component_quadratic_form(self._validate(X)))
-        return block_frame(values, self.block_names_, X) if as_frame else values
+        values = self._per_row(
+            self._validate(X),
+            lambda rows: self._rigidity(self._component_quadratic_form(rows)),
+            len(self.block_names_),
+        )
+        return self._as_frame(values, X) if as_frame else values
 
     def predict_components(self, X, *, as_frame=False):
         """Prediction of each block; with ``intercept_`` they sum to ``predict``.
@@ -434,8 +498,19 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         -------
         ndarray or DataFrame of shape (n_samples, n_blocks)
         """
-        values = self._predict_components(self._validate(X))
-        return block_frame(values, self.block_names_, X) if as_frame else values
+        values = self._per_row(
+            self._validate(X), self._predict_components, len(self.block_names_)
+        )
+        return self._as_frame(values, X) if as_frame else values
+
+    def _as_frame(self, values, X):
+        if is_dask_array(values):
+            raise ValueError(
+                "as_frame=True gives a pandas DataFrame, which holds its rows in "
+                "memory; with a dask X, take the dask array (as_frame=False) or "
+                "pass X.compute()."
+            )
+        return block_frame(values, self.block_names_, X)
 
     def calibrate(self, X, y, sample_weight=None, *, kinds=None, prior_variance=None):
         """Refit :attr:`uncertainty_scale_` (and the noise) on held-out data.
@@ -464,17 +539,44 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         self
         """
         check_is_fitted(self)
-        X, y = validate_data(self, X, y, reset=False, y_numeric=True, dtype=np.float64)
-        sample_weight = check_sample_weight(sample_weight, X.shape[0])
-        kinds = _check_labels(kinds, X.shape[0], "kinds")
-        prior_variance = _check_prior_variance(prior_variance, X.shape[0])
-        y_pred, quadratic = self._predict_with_quadratic_form(X)
+        if any_dask(X, y, sample_weight):
+            residual, quadratic, sample_weight = self._dask_residuals(
+                X, y, sample_weight
+            )
+            kinds = per_row_labels(kinds, residual.shape[0], "kinds")
+        else:
+            X, y = validate_data(
+                self, X, y, reset=False, y_numeric=True, dtype=np.float64
+            )
+            sample_weight = check_sample_weight(sample_weight, X.shape[0])
+            kinds = _check_labels(kinds, X.shape[0], "kinds")
+            y_pred, quadratic = self._predict_with_quadratic_form(X)
+            residual = y - y_pred
+        prior_variance = check_prior_variance(prior_variance, residual.shape[0])
         for name in ("uncertainty_scales_", "noises_"):
             self.__dict__.pop(name, None)
         rigidity = self.weight_scale_ * reciprocal(quadratic)
-        rigidity = _with_prior(rigidity, prior_variance)
-        self._set_scales(y - y_pred, rigidity, sample_weight, kinds)
+        rigidity = with_prior(rigidity, prior_variance)
+        self._set_scales(residual, rigidity, sample_weight, kinds)
         return self
+
+    def _dask_residuals(self, X, y, sample_weight):
+        """Residual, PR quadratic form and weight of dask rows, gathered."""
+        X = self._validate(X if is_dask_array(X) else _as_dask(X))
+        y, weight = aligned(y, X, "y"), aligned(sample_weight, X, "sample_weight")
+
+        def rows(x, t, w):
+            y_pred, quadratic = self._predict_with_quadratic_form(x)
+            return t - y_pred, quadratic, w
+
+        residual, quadratic, weight = map_chunks(X, y, weight, rows)
+        return residual, quadratic, check_sample_weight(weight, residual.shape[0])
+
+
+def _as_dask(X):
+    import dask.array as da
+
+    return da.from_array(np.asarray(X, dtype=np.float64))
 
 
 def _label(value):
@@ -494,7 +596,7 @@ def _check_labels(labels, n_samples, name):
     return array
 
 
-def _check_prior_variance(prior_variance, n_samples):
+def check_prior_variance(prior_variance, n_samples):
     if prior_variance is None:
         return None
     values = np.asarray(prior_variance, dtype=np.float64)
@@ -511,7 +613,7 @@ def _check_prior_variance(prior_variance, n_samples):
     return values
 
 
-def _with_prior(rigidity, prior_variance):
+def with_prior(rigidity, prior_variance):
     """``1 / (1 / R + prior_variance)``: the rigidity with the missing variance."""
     if prior_variance is None:
         return rigidity

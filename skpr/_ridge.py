@@ -8,9 +8,25 @@ from scipy import linalg
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from skpr._base import RigidityRegressor, reciprocal
+from skpr._base import (
+    _OPTIONAL_FITTED,
+    RigidityRegressor,
+    check_prior_variance,
+    reciprocal,
+    with_prior,
+)
 from skpr._blocks import resolve_alpha, resolve_blocks
 from skpr._calibration import leave_one_out
+from skpr._dask import (
+    aligned,
+    any_dask,
+    check_rows,
+    gram_statistics,
+    is_dask_array,
+    largest_weight,
+    map_chunks,
+    per_row_labels,
+)
 from skpr._dual import dual_leave_one_out, dual_quadratic_form
 from skpr._linalg import (
     COND_QR_SWITCH,
@@ -376,32 +392,110 @@ class BlockRidge(RigidityRegressor):
         first = getattr(self, "_stream", None) is None
         if first:
             self._check_params()
-        X, y = self._validate_rows(X, y, reset=first)
-        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        if any_dask(X, y, sample_weight):
+            X, y, sample_weight = self._dask_rows(X, y, sample_weight, reset=first)
+            largest = largest_weight(sample_weight)
+        else:
+            X, y = self._validate_rows(X, y, reset=first)
+            sample_weight = check_sample_weight(sample_weight, X.shape[0])
+            largest = float(sample_weight.max())
         if first:
-            for name in ("uncertainty_scales_", "noises_", "loo_residual_"):
-                self.__dict__.pop(name, None)
-            self.__dict__.pop("loo_rigidity_", None)
-            self.__dict__.pop("support_", None)
-            self.blocks_, self.block_names_ = resolve_blocks(
-                self.blocks, X.shape[1], getattr(self, "feature_names_in_", None)
-            )
-            self.alpha_, self._stream_alpha = resolve_alpha(
-                self.alpha, self.blocks_, self.block_names_
-            )
+            self._start_statistics(X.shape[1])
             self.weight_scale_ = 0.0
         # one weight scale for the stream, its largest weight (as in fit)
-        scale = max(self.weight_scale_, float(sample_weight.max()))
-        positive = sample_weight > 0
-        if not positive.all():  # a copy only when rows of zero weight go
-            X, y, sample_weight = X[positive], y[positive], sample_weight[positive]
-        chunk = GramStatistics.from_rows(
-            X, y, sample_weight / scale, centered=self.fit_intercept
-        )
+        scale = max(self.weight_scale_, largest)
+        chunk = self._statistics(X, y, sample_weight, scale)
         if not first:
             chunk = scaled(self._stream, self.weight_scale_ / scale).merge(chunk)
         self._stream, self.weight_scale_ = chunk, scale
-        self._solve_stream()
+        self._solve_statistics(chunk)
+        return self
+
+    def _start_statistics(self, n_features):
+        """Clear what an earlier fit left and resolve blocks and alpha."""
+        for name in _OPTIONAL_FITTED + ("support_",):
+            self.__dict__.pop(name, None)
+        self.blocks_, self.block_names_ = resolve_blocks(
+            self.blocks, n_features, getattr(self, "feature_names_in_", None)
+        )
+        self.alpha_, self._statistics_alpha = resolve_alpha(
+            self.alpha, self.blocks_, self.block_names_
+        )
+
+    def _statistics(self, X, y, sample_weight, scale):
+        """Statistics of rows (numpy or dask) with weights divided by ``scale``."""
+        if is_dask_array(X):
+            return gram_statistics(
+                X, y, sample_weight, scale=scale, centered=self.fit_intercept
+            )
+        positive = sample_weight > 0
+        if not positive.all():  # a copy only when rows of zero weight go
+            X, y, sample_weight = X[positive], y[positive], sample_weight[positive]
+        return GramStatistics.from_rows(
+            X, y, sample_weight / scale, centered=self.fit_intercept
+        )
+
+    def _dask_rows(self, X, y, sample_weight, *, reset):
+        """Validated dask rows, target and weights (nothing is computed)."""
+        import dask.array as da
+
+        caller = type(self).__name__
+        if not is_dask_array(X):
+            X = da.from_array(self._validate_rows(X, y, reset=reset)[0])
+        X = check_rows(X, None if reset else self.n_features_in_, caller)
+        if reset:
+            self.n_features_in_ = X.shape[1]
+            self.__dict__.pop("feature_names_in_", None)
+        return X, aligned(y, X, "y"), aligned(sample_weight, X, "sample_weight")
+
+    def _fit_dask(self, X, y, sample_weight, *, groups, kinds, prior_variance):
+        """``fit`` on dask arrays: statistics by map-reduce, LOO chunk by chunk."""
+        self._check_params()
+        if not self._streams:
+            raise TypeError(
+                f"{type(self).__name__}(solver={self.solver!r}) needs its training "
+                "rows in memory, but X is a dask array. Use solver='auto' or "
+                "'cholesky' (the normal equations, added up chunk by chunk), or "
+                "pass X.compute()."
+            )
+        if groups is not None:
+            raise ValueError(
+                "groups with a dask X: leave-one-group-out needs the rows of each "
+                "group together; fit with calibration=None and call calibrate on "
+                "held-out rows, or pass numpy arrays."
+            )
+        self.__dict__.pop("_stream", None)
+        X, y, sample_weight = self._dask_rows(X, y, sample_weight, reset=True)
+        kinds = per_row_labels(kinds, X.shape[0], "kinds")
+        prior_variance = per_row_labels(prior_variance, X.shape[0], "prior_variance")
+        self._start_statistics(X.shape[1])
+        self.weight_scale_ = largest_weight(sample_weight)
+        statistics = self._statistics(X, y, sample_weight, self.weight_scale_)
+        if statistics is None:
+            raise ValueError(
+                "sample_weight is zero for every sample, so nothing counts; give "
+                "positive weights to the rows to fit."
+            )
+        if self.calibration == "loo" and statistics.n_rows < 2:
+            raise ValueError(
+                "calibration='loo' needs at least 2 samples with positive weight; "
+                f"got {statistics.n_rows}. Use calibration=None, or fit on more data."
+            )
+        self._solve_statistics(statistics)
+        if self.calibration == "loo":
+            scale = self.weight_scale_
+
+            def rows(x, t, w):
+                return self._chunk_leave_one_out(x, t, w, scale)
+
+            residual, rigidity, weight = map_chunks(X, y, sample_weight, rows)
+            self.loo_residual_, self.loo_rigidity_ = residual, rigidity
+            self._set_scales(
+                residual,
+                with_prior(rigidity, check_prior_variance(prior_variance, len(weight))),
+                weight,
+                kinds,
+            )
         return self
 
     @property
@@ -409,9 +503,8 @@ class BlockRidge(RigidityRegressor):
         # partial_fit exists only with the normal equations
         return self.solver in ("auto", "cholesky")
 
-    def _solve_stream(self):
-        statistics = self._stream
-        self._alpha_diag = self._stream_alpha / self.weight_scale_
+    def _solve_statistics(self, statistics):
+        self._alpha_diag = self._statistics_alpha / self.weight_scale_
         self._weight_sum = statistics.weight_sum
         self.sample_weight_sum_ = self._weight_sum * self.weight_scale_
         self.X_offset_, self._y_offset = statistics.x_mean, statistics.y_mean
@@ -456,24 +549,13 @@ class BlockRidge(RigidityRegressor):
         for i, chunk in enumerate(chunks):
             X, y, *rest = chunk
             X, y = self._validate_rows(X, y, reset=False)
-            sample_weight = (
-                check_sample_weight(rest[0] if rest else None, X.shape[0])
-                / self.weight_scale_
-            )
-            Xw, _ = weighted_rows(X, y, sample_weight, self.X_offset_, self._y_offset)
-            leverage = quadratic_form(self.cholesky_, Xw)
-            if self.fit_intercept:
-                leverage = leverage + sample_weight / self._weight_sum
-            rigidity = np.full(X.shape[0], np.nan)
-            zero = sample_weight == 0
-            if np.any(zero):
-                rigidity[zero] = reciprocal(self._quadratic_form(X[zero]))
-            residual, rigidity = leave_one_out(
-                y - self._predict(X), leverage, 1.0 - leverage, sample_weight, rigidity
+            sample_weight = check_sample_weight(rest[0] if rest else None, X.shape[0])
+            residual, rigidity, weight = self._chunk_leave_one_out(
+                X, y, sample_weight, self.weight_scale_
             )
             residuals.append(residual)
-            rigidities.append(rigidity * self.weight_scale_)
-            weights.append(sample_weight)
+            rigidities.append(rigidity)
+            weights.append(weight)
             if kinds is not None:
                 labels.append(np.asarray(kinds(i, X)))
         if not residuals:
@@ -487,6 +569,27 @@ class BlockRidge(RigidityRegressor):
             None if kinds is None else np.concatenate(labels),
         )
         return self
+
+    def _chunk_leave_one_out(self, X, y, sample_weight, scale):
+        """LOO residual, rigidity (user's units) and normalized weight of rows.
+
+        Training rows of a model fitted from statistics (``partial_fit``, a
+        dask fit), whose weights are divided by ``scale``: each row's leverage
+        comes from the final factor, so that chunks are independent.
+        """
+        sample_weight = sample_weight / scale
+        Xw, _ = weighted_rows(X, y, sample_weight, self.X_offset_, self._y_offset)
+        leverage = quadratic_form(self.cholesky_, Xw)
+        if self.fit_intercept:
+            leverage = leverage + sample_weight / self._weight_sum
+        rigidity = np.full(X.shape[0], np.nan)
+        zero = sample_weight == 0
+        if np.any(zero):
+            rigidity[zero] = reciprocal(self._quadratic_form(X[zero]))
+        residual, rigidity = leave_one_out(
+            y - self._predict(X), leverage, 1.0 - leverage, sample_weight, rigidity
+        )
+        return residual, rigidity * scale, sample_weight
 
     # ------------------------------------------------------ leave-one-out
 

@@ -48,6 +48,7 @@ PAGES = [ROOT / "docs" / "getting_started.rst"] + sorted(
 NEEDS = {
     "atomistic": (("ase", "featomic"), "atomistic"),
     "plot": (("matplotlib",), "plot"),
+    "dask": (("dask", "distributed"), "dask"),
     # not an extra of its own: set_output(transform="pandas"); the extra
     # test installs it
     "pandas": (("pandas",), "test"),

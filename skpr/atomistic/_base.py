@@ -13,11 +13,15 @@ columns), and offers three views of the same per-atom features ``x_i``:
 Subclasses compute; this class validates, pools and shapes.
 """
 
+import copy
+
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from skpr import pool_structures
+from skpr._extras import progress
 from skpr.atomistic._structures import (
     check_known_species,
     check_structures,
@@ -50,7 +54,20 @@ class StructureTransformer(TransformerMixin, BaseEstimator):
         One name per column, from the fitted ``species_``.
     """
 
+    #: Structures computed together (per featomic call, see
+    #: :mod:`skpr.atomistic._featomic`); parallel parts are whole multiples of
+    #: it, so that every call, and every number, is that of a serial run.
+    _structures_per_call = 1
+
     def _check_params(self):
+        n_jobs = getattr(self, "n_jobs", None)
+        if n_jobs is not None and (
+            isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0
+        ):
+            raise ValueError(
+                f"n_jobs must be None, a positive integer, or a negative one (-1: "
+                f"all cores), as in scikit-learn; got {n_jobs!r}."
+            )
         if self.pooling not in ("sum", "mean"):
             raise ValueError(
                 f"pooling must be 'sum' (extensive targets such as total energies) "
@@ -117,7 +134,7 @@ class StructureTransformer(TransformerMixin, BaseEstimator):
         """
         structures = self._validated(X)
         return pool_structures(
-            self._local_features(structures),
+            self._computed("_local_features", structures),
             structure_index(structures),
             pooling=self.pooling,
             n_structures=len(structures),
@@ -142,7 +159,10 @@ class StructureTransformer(TransformerMixin, BaseEstimator):
         structure_index : ndarray of int64, shape (n_atoms_total,)
         """
         structures = self._validated(X)
-        return self._local_features(structures), structure_index(structures)
+        return (
+            self._computed("_local_features", structures),
+            structure_index(structures),
+        )
 
     def transform_gradients(self, X):
         """Gradients of the pooled features with respect to atomic positions.
@@ -168,7 +188,7 @@ class StructureTransformer(TransformerMixin, BaseEstimator):
             The structure of each atom.
         """
         structures = self._validated(X)
-        gradients = self._pooled_gradients(structures)
+        gradients = self._computed("_pooled_gradients", structures)
         return gradients.reshape(-1, gradients.shape[-1]), structure_index(structures)
 
     def transform_strain_gradients(self, X):
@@ -190,7 +210,37 @@ class StructureTransformer(TransformerMixin, BaseEstimator):
         ndarray of shape (n_structures, 3, 3, n_features)
         """
         structures = self._validated(X)
-        return self._pooled_strain_gradients(structures)
+        return self._computed("_pooled_strain_gradients", structures)
+
+    def _computed(self, hook, structures):
+        """``getattr(self, hook)(structures)``, over parts in parallel with n_jobs.
+
+        The parts are consecutive runs of whole featomic calls, computed by
+        joblib (processes by default; ``joblib.parallel_config(backend="dask")``
+        sends them to a dask cluster) on copies of this transformer, which
+        holds hyperparameters only, and concatenated in order: the result is
+        that of the serial computation, to the last bit.
+        """
+        per_call = self._structures_per_call
+        n_calls = -(-len(structures) // per_call)
+        n_jobs = getattr(self, "n_jobs", None)
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+        n_workers = parallel._effective_n_jobs()
+        if n_workers == 1 or n_calls < 2:
+            return getattr(self, hook)(structures)
+        # a few parts per worker, for balance; each a run of whole calls
+        n_parts = min(n_calls, 4 * n_workers)
+        bounds = np.linspace(0, n_calls, n_parts + 1).round().astype(int) * per_call
+        serial = copy.copy(self)
+        serial.n_jobs, serial.progress = None, False
+        parts = parallel(
+            delayed(getattr(serial, hook))(structures[start:stop])
+            for start, stop in zip(bounds[:-1], bounds[1:], strict=True)
+        )
+        enabled = bool(getattr(self, "progress", False))
+        return np.concatenate(
+            list(progress(parts, type(self).__name__, enabled=enabled, total=n_parts))
+        )
 
     def _pooled_strain_gradients(self, structures):
         raise NotImplementedError(

@@ -111,6 +111,12 @@ class BodyOrderFeatures(FeatomicTransformer):
         A progress bar (tqdm, the extra ``progress``) over the calls to
         featomic, one per 64 structures, in ``transform``,
         ``transform_local`` and the gradients.
+    n_jobs : int or None, default=None
+        Parts of the structures computed in parallel by joblib (processes),
+        each a run of whole featomic calls of 64 structures, so that the
+        numbers are those of a serial run.  ``None`` is 1 unless inside a
+        ``joblib.parallel_config`` context (``backend="dask"`` sends the parts
+        to a dask cluster); ``-1`` uses all cores.
 
     Attributes
     ----------
@@ -171,6 +177,7 @@ class BodyOrderFeatures(FeatomicTransformer):
         species=None,
         pooling="sum",
         progress=False,
+        n_jobs=None,
     ):
         self.cutoff = cutoff
         self.max_order = max_order
@@ -183,6 +190,7 @@ class BodyOrderFeatures(FeatomicTransformer):
         self.species = species
         self.pooling = pooling
         self.progress = progress
+        self.n_jobs = n_jobs
 
     # -- parameters -------------------------------------------------------
 

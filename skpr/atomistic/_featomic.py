@@ -106,6 +106,10 @@ class FeatomicTransformer(StructureTransformer):
     gradients of one call.
     """
 
+    @property
+    def _structures_per_call(self):
+        return STRUCTURES_PER_CALL
+
     def _check_input(self, structures):
         name = type(self).__name__
         for i, atoms in enumerate(structures):

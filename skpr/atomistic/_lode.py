@@ -165,6 +165,12 @@ class LodeExpansion(_LodePotential, ExpansionTransformer):
         A progress bar (tqdm, the extra ``progress``) over the calls to
         featomic, one per 64 structures, in ``transform``,
         ``transform_local`` and the gradients.
+    n_jobs : int or None, default=None
+        Parts of the structures computed in parallel by joblib (processes),
+        each a run of whole featomic calls of 64 structures, so that the
+        numbers are those of a serial run.  ``None`` is 1 unless inside a
+        ``joblib.parallel_config`` context (``backend="dask"`` sends the parts
+        to a dask cluster); ``-1`` uses all cores.
 
     Attributes
     ----------
@@ -216,6 +222,7 @@ class LodeExpansion(_LodePotential, ExpansionTransformer):
         species=None,
         pooling="sum",
         progress=False,
+        n_jobs=None,
     ):
         self.smearing = smearing
         self.exponent = exponent
@@ -226,6 +233,7 @@ class LodeExpansion(_LodePotential, ExpansionTransformer):
         self.species = species
         self.pooling = pooling
         self.progress = progress
+        self.n_jobs = n_jobs
 
     def _calculator(self):
         return self._expansion(self.max_angular)
@@ -290,6 +298,12 @@ class LodeDescriptor(_LodePotential, FeatomicTransformer):
         A progress bar (tqdm, the extra ``progress``) over the calls to
         featomic, one per 64 structures, in ``transform``,
         ``transform_local`` and the gradients.
+    n_jobs : int or None, default=None
+        Parts of the structures computed in parallel by joblib (processes),
+        each a run of whole featomic calls of 64 structures, so that the
+        numbers are those of a serial run.  ``None`` is 1 unless inside a
+        ``joblib.parallel_config`` context (``backend="dask"`` sends the parts
+        to a dask cluster); ``-1`` uses all cores.
 
     Attributes
     ----------
@@ -349,6 +363,7 @@ class LodeDescriptor(_LodePotential, FeatomicTransformer):
         separate_center_types=True,
         pooling="sum",
         progress=False,
+        n_jobs=None,
     ):
         self.smearing = smearing
         self.exponent = exponent
@@ -361,6 +376,7 @@ class LodeDescriptor(_LodePotential, FeatomicTransformer):
         self.separate_center_types = separate_center_types
         self.pooling = pooling
         self.progress = progress
+        self.n_jobs = n_jobs
 
     def _check_params(self):
         if self.invariant not in ("radial", "power_spectrum"):

@@ -176,6 +176,12 @@ class RangeSeparatedLode(_LodePotential, FeatomicTransformer):
         Progress bars (tqdm, the extra ``progress``) over the calls to
         featomic, one per 64 structures, of the full and the short-range
         expansions.
+    n_jobs : int or None, default=None
+        Parts of the structures computed in parallel by joblib (processes),
+        each a run of whole featomic calls of 64 structures, so that the
+        numbers are those of a serial run.  ``None`` is 1 unless inside a
+        ``joblib.parallel_config`` context (``backend="dask"`` sends the parts
+        to a dask cluster); ``-1`` uses all cores.
 
     Attributes
     ----------
@@ -227,6 +233,7 @@ class RangeSeparatedLode(_LodePotential, FeatomicTransformer):
         separate_center_types=True,
         pooling="sum",
         progress=False,
+        n_jobs=None,
     ):
         self.cutoff = cutoff
         self.separate = separate
@@ -242,6 +249,7 @@ class RangeSeparatedLode(_LodePotential, FeatomicTransformer):
         self.separate_center_types = separate_center_types
         self.pooling = pooling
         self.progress = progress
+        self.n_jobs = n_jobs
 
     def _check_params(self):
         super()._check_params()

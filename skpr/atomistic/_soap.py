@@ -114,6 +114,12 @@ class SphericalExpansion(_SoapDensity, ExpansionTransformer):
         A progress bar (tqdm, the extra ``progress``) over the calls to
         featomic, one per 64 structures, in ``transform``,
         ``transform_local`` and the gradients.
+    n_jobs : int or None, default=None
+        Parts of the structures computed in parallel by joblib (processes),
+        each a run of whole featomic calls of 64 structures, so that the
+        numbers are those of a serial run.  ``None`` is 1 unless inside a
+        ``joblib.parallel_config`` context (``backend="dask"`` sends the parts
+        to a dask cluster); ``-1`` uses all cores.
 
     Attributes
     ----------
@@ -165,6 +171,7 @@ class SphericalExpansion(_SoapDensity, ExpansionTransformer):
         species=None,
         pooling="sum",
         progress=False,
+        n_jobs=None,
     ):
         self.cutoff = cutoff
         self.max_radial = max_radial
@@ -175,6 +182,7 @@ class SphericalExpansion(_SoapDensity, ExpansionTransformer):
         self.species = species
         self.pooling = pooling
         self.progress = progress
+        self.n_jobs = n_jobs
 
     def _calculator(self):
         return featomic.SphericalExpansion(**self._hypers())
@@ -228,6 +236,12 @@ class SoapPowerSpectrum(_SoapDensity, FeatomicTransformer):
         A progress bar (tqdm, the extra ``progress``) over the calls to
         featomic, one per 64 structures, in ``transform``,
         ``transform_local`` and the gradients.
+    n_jobs : int or None, default=None
+        Parts of the structures computed in parallel by joblib (processes),
+        each a run of whole featomic calls of 64 structures, so that the
+        numbers are those of a serial run.  ``None`` is 1 unless inside a
+        ``joblib.parallel_config`` context (``backend="dask"`` sends the parts
+        to a dask cluster); ``-1`` uses all cores.
 
     Attributes
     ----------
@@ -286,6 +300,7 @@ class SoapPowerSpectrum(_SoapDensity, FeatomicTransformer):
         separate_center_types=True,
         pooling="sum",
         progress=False,
+        n_jobs=None,
     ):
         self.cutoff = cutoff
         self.max_radial = max_radial
@@ -297,6 +312,7 @@ class SoapPowerSpectrum(_SoapDensity, FeatomicTransformer):
         self.separate_center_types = separate_center_types
         self.pooling = pooling
         self.progress = progress
+        self.n_jobs = n_jobs
 
     def _calculator(self):
         return featomic.SoapPowerSpectrum(**self._hypers())
