@@ -16,7 +16,7 @@ Subclasses compute; this class validates, pools and shapes.
 import copy
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -224,8 +224,7 @@ class StructureTransformer(TransformerMixin, BaseEstimator):
         per_call = self._structures_per_call
         n_calls = -(-len(structures) // per_call)
         n_jobs = getattr(self, "n_jobs", None)
-        parallel = Parallel(n_jobs=n_jobs, return_as="generator")
-        n_workers = parallel._effective_n_jobs()
+        n_workers = effective_n_jobs(n_jobs)  # honours joblib.parallel_config
         if n_workers == 1 or n_calls < 2:
             return getattr(self, hook)(structures)
         # a few parts per worker, for balance; each a run of whole calls
@@ -233,7 +232,7 @@ class StructureTransformer(TransformerMixin, BaseEstimator):
         bounds = np.linspace(0, n_calls, n_parts + 1).round().astype(int) * per_call
         serial = copy.copy(self)
         serial.n_jobs, serial.progress = None, False
-        parts = parallel(
+        parts = Parallel(n_jobs=n_jobs, return_as="generator")(
             delayed(getattr(serial, hook))(structures[start:stop])
             for start, stop in zip(bounds[:-1], bounds[1:], strict=True)
         )
