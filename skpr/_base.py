@@ -12,6 +12,9 @@ are multiplied back at the end.  Weights near the limits of double precision
 (``1e-300`` or ``1e300``) then neither underflow nor overflow.
 """
 
+import copy
+import functools
+
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
@@ -231,10 +234,21 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         return validate_data(self, X, reset=False, dtype=np.float64)
 
     def _per_row(self, X, function, n_columns=None):
-        """``function(X)``, chunk by chunk (a lazy dask array) for dask ``X``."""
+        """``function(model, X)``, chunk by chunk (a lazy dask array) for dask X.
+
+        The chunks are answered by :meth:`_light`, without the per-row
+        training results that every task would otherwise carry to the workers.
+        """
         if is_dask_array(X):
-            return map_rows(X, function, n_columns)
-        return function(X)
+            return map_rows(X, functools.partial(function, self._light()), n_columns)
+        return function(self, X)
+
+    def _light(self):
+        """A shallow copy for tasks on dask chunks: no per-row training results."""
+        model = copy.copy(self)
+        for name in ("loo_residual_", "loo_rigidity_"):
+            model.__dict__.pop(name, None)
+        return model
 
     def _rigidity(self, quadratic_form):
         """Rigidities in the user's units from normalized quadratic forms."""
@@ -332,17 +346,19 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
                 covariance[diagonal] += noise
             return self._predict(X), covariance
         if not return_std:
-            return self._per_row(X, self._predict)
+            return self._per_row(X, lambda model, rows: model._predict(rows))
         self._scale_and_noise(kind)  # an unknown kind fails now, not at compute
 
-        def both(rows):
-            y_pred, quadratic = self._predict_with_quadratic_form(rows)
-            return y_pred, self._std(quadratic, kind, observation, prior_variance)
+        def both(model, rows):
+            y_pred, quadratic = model._predict_with_quadratic_form(rows)
+            return y_pred, model._std(quadratic, kind, observation, prior_variance)
 
         if is_dask_array(X):
-            pair = map_rows(X, lambda rows: np.column_stack(both(rows)), 2)
+            pair = self._per_row(
+                X, lambda model, rows: np.column_stack(both(model, rows)), 2
+            )
             return pair[:, 0], pair[:, 1]
-        return both(X)
+        return both(self, X)
 
     def combination_rigidity(self, X, coefficients):
         """Rigidity of linear combinations of predictions, ``sum_i c_i f(x_i)``.
@@ -428,7 +444,8 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         ndarray of shape (n_samples,)
         """
         return self._per_row(
-            self._validate(X), lambda rows: self._rigidity(self._quadratic_form(rows))
+            self._validate(X),
+            lambda model, rows: model._rigidity(model._quadratic_form(rows)),
         )
 
     def local_rigidity(self, X_local):
@@ -452,7 +469,7 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         """
         return self._per_row(
             self._validate(X_local),
-            lambda rows: self._rigidity(self._local_quadratic_form(rows)),
+            lambda model, rows: model._rigidity(model._local_quadratic_form(rows)),
         )
 
     def component_rigidity(self, X, *, as_frame=False):
@@ -479,7 +496,7 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         """
         values = self._per_row(
             self._validate(X),
-            lambda rows: self._rigidity(self._component_quadratic_form(rows)),
+            lambda model, rows: model._rigidity(model._component_quadratic_form(rows)),
             len(self.block_names_),
         )
         return self._as_frame(values, X) if as_frame else values
@@ -499,7 +516,9 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         ndarray or DataFrame of shape (n_samples, n_blocks)
         """
         values = self._per_row(
-            self._validate(X), self._predict_components, len(self.block_names_)
+            self._validate(X),
+            lambda model, rows: model._predict_components(rows),
+            len(self.block_names_),
         )
         return self._as_frame(values, X) if as_frame else values
 
@@ -564,9 +583,10 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
         """Residual, PR quadratic form and weight of dask rows, gathered."""
         X = self._validate(X if is_dask_array(X) else _as_dask(X))
         y, weight = aligned(y, X, "y"), aligned(sample_weight, X, "sample_weight")
+        model = self._light()
 
         def rows(x, t, w):
-            y_pred, quadratic = self._predict_with_quadratic_form(x)
+            y_pred, quadratic = model._predict_with_quadratic_form(x)
             return t - y_pred, quadratic, w
 
         residual, quadratic, weight = map_chunks(X, y, weight, rows)

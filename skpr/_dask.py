@@ -115,6 +115,22 @@ def _chunk_statistics(X, y, weight, scale, centered):
     return GramStatistics.from_rows(X, y, weight, centered=centered)
 
 
+def _row_chunks(X, y, sample_weight):
+    """``(X, y, weight)`` delayed chunk by chunk, sharing one graph.
+
+    The graphs are not optimized one by one: that would fuse the tasks that
+    make a chunk of X into those of a y computed from it, and every chunk of
+    X would be made twice.
+    """
+    xs = X.to_delayed(optimize_graph=False).ravel()
+    ys = y.to_delayed(optimize_graph=False).ravel()
+    if sample_weight is None:
+        ws = [None] * len(xs)
+    else:
+        ws = sample_weight.to_delayed(optimize_graph=False).ravel()
+    return zip(xs, ys, ws, strict=True)
+
+
 def _merge(a, b):
     if a is None:
         return b
@@ -167,12 +183,9 @@ def gram_statistics(X, y, sample_weight, *, scale, centered):
     import dask
     from dask import delayed
 
-    xs = X.to_delayed().ravel()
-    ys = y.to_delayed().ravel()
-    ws = [None] * len(xs) if sample_weight is None else sample_weight.to_delayed()
     parts = [
         delayed(_chunk_statistics)(x, t, w, scale, centered)
-        for x, t, w in zip(xs, ys, ws, strict=True)
+        for x, t, w in _row_chunks(X, y, sample_weight)
     ]
     while len(parts) > 1:
         parts = [
@@ -193,16 +206,12 @@ def map_chunks(X, y, sample_weight, function):
     import dask
     from dask import delayed
 
-    xs = X.to_delayed().ravel()
-    ys = y.to_delayed().ravel()
-    ws = [None] * len(xs) if sample_weight is None else sample_weight.to_delayed()
-
     def run(x, t, w):
         x, t, w = _finite_block(x, t, w)
         return function(x, t, np.ones(x.shape[0]) if w is None else w)
 
     results = dask.compute(
-        *[delayed(run)(x, t, w) for x, t, w in zip(xs, ys, ws, strict=True)]
+        *[delayed(run)(x, t, w) for x, t, w in _row_chunks(X, y, sample_weight)]
     )
     return tuple(np.concatenate(parts) for parts in zip(*results, strict=True))
 

@@ -16,6 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
+#: Rows centered and weighted at a time by :meth:`GramStatistics.from_rows`:
+#: a buffer that stays in cache, large enough for ``dsyrk`` to run at speed.
+ROWS_PER_BLOCK = 2048
+
 
 @dataclass(frozen=True)
 class GramStatistics:
@@ -75,8 +79,10 @@ class GramStatistics:
 
         Notes
         -----
-        One ``(n_samples, n_features)`` temporary and one ``dsyrk``,
-        ``n F^2`` flops; X is not modified.
+        ``n F^2`` flops, one ``dsyrk`` per block of :data:`ROWS_PER_BLOCK`
+        rows, each centered and weighted in a small buffer: no copy of X
+        (which is not modified) and no pass over it beyond the means and the
+        sums.
         """
         weight_sum = float(sample_weight.sum())
         if centered:
@@ -84,14 +90,30 @@ class GramStatistics:
             y_mean = float(sample_weight @ y / weight_sum)
         else:
             x_mean, y_mean = np.zeros(X.shape[1]), 0.0
-        Xw, yw = weighted_rows(X, y, sample_weight, x_mean, y_mean)
-        return cls.from_weighted_rows(
-            Xw,
-            yw,
-            weight_sum,
-            x_mean,
-            y_mean,
-            int(np.count_nonzero(sample_weight)),
+        n_samples, n_features = X.shape
+        unit = not np.any(sample_weight != 1.0)
+        xx = np.zeros((n_features, n_features), order="F")
+        xy, yy = np.zeros(n_features), 0.0
+        buffer = np.empty((min(ROWS_PER_BLOCK, n_samples), n_features))
+        for start in range(0, n_samples, ROWS_PER_BLOCK):
+            stop = min(start + ROWS_PER_BLOCK, n_samples)
+            Xw = np.subtract(X[start:stop], x_mean, out=buffer[: stop - start])
+            yw = y[start:stop] - y_mean
+            if not unit:
+                root_weight = np.sqrt(sample_weight[start:stop])
+                Xw *= root_weight[:, None]
+                yw *= root_weight
+            xx = linalg.blas.dsyrk(1.0, Xw.T, beta=1.0, c=xx, overwrite_c=True)
+            xy += Xw.T @ yw
+            yy += float(yw @ yw)
+        return cls(
+            weight_sum=weight_sum,
+            x_mean=x_mean,
+            y_mean=y_mean,
+            xx=xx,
+            xy=xy,
+            yy=yy,
+            n_rows=int(np.count_nonzero(sample_weight)),
             centered=centered,
         )
 

@@ -114,6 +114,47 @@ def test_calibrate_on_dask_rows_equals_numpy():
         assert model.uncertainty_scales_[kind] == pytest.approx(scale, rel=1e-10)
 
 
+@pytest.mark.parametrize("calibration, passes", [(None, 1), ("loo", 2)])
+def test_every_chunk_of_X_is_made_once_per_pass(calibration, passes):
+    # y computed from X: a graph optimized array by array would make each
+    # chunk of X again inside y's tasks
+    made = []
+
+    def make(block_info=None):
+        start, stop = block_info[None]["array-location"][0]
+        made.append(start)
+        return data(seed=start, n=stop - start)[0]
+
+    X = da.map_blocks(make, chunks=((100,) * 9, (6,)), meta=np.empty((0, 0)))
+    y = X @ np.arange(6.0) + 1.0
+    with dask.config.set(scheduler="sync"):
+        BlockRidge(calibration=calibration).fit(X, y)
+    assert sorted(made) == sorted(list(range(0, 900, 100)) * passes)
+
+
+def test_query_tasks_do_not_carry_the_training_results():
+    cloudpickle = pytest.importorskip("cloudpickle")
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40_000, 4))
+    model = BlockRidge().fit(X, X.sum(axis=1) + rng.normal(size=40_000))
+    Q = da.from_array(rng.normal(size=(50, 4)), chunks=10)
+    queries = [
+        model.predict(Q),
+        model.predict(Q, return_std=True)[1],
+        model.predict_rigidity(Q),
+        model.local_rigidity(Q),
+        model.component_rigidity(Q),
+        model.predict_components(Q),
+    ]
+    for query in queries:
+        graph = cloudpickle.dumps(dict(query.__dask_graph__()))
+        assert len(graph) < model.loo_residual_.nbytes / 10
+    assert model.loo_residual_.shape == (40_000,)  # the model keeps them
+    np.testing.assert_array_equal(
+        queries[2].compute(), model.predict_rigidity(Q.compute())
+    )
+
+
 def test_a_dask_fitted_model_pickles_to_identical_results():
     X, y, weight, _ = data(seed=6)
     model = BlockRidge(**PARAMS).fit(da.from_array(X, chunks=200), y, weight)
