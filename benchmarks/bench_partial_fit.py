@@ -58,7 +58,29 @@ def chunks(n_rows, seed=0):
         yield X[:rows], y
 
 
+def syrk_seconds(block, repeats=5):
+    """Median time of ``dsyrk`` (``X^T X``) on one chunk."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        linalg.blas.dsyrk(1.0, block.T)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
 def rss_mib():
+    """Peak resident set of this process so far, in MiB.
+
+    ``VmHWM`` where Linux gives it: ``ru_maxrss`` survives ``exec`` and so
+    reports, in a dask worker, the peak of the process that started it.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -85,12 +107,7 @@ def main():
     generate = time.perf_counter() - start
 
     block = np.ascontiguousarray(next(chunks(CHUNK))[0])
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        linalg.blas.dsyrk(1.0, block.T)
-        times.append(time.perf_counter() - start)
-    syrk = float(np.median(times)) * args.rows / CHUNK
+    syrk = syrk_seconds(block) * args.rows / CHUNK
     flops = args.rows * F * (F + 1)
     print(f"generation alone: {generate:.1f} s")
     print(
@@ -132,9 +149,8 @@ def main():
     fit = time.perf_counter() - start
     streamed = BlockRidge(alpha=1.0, calibration=None)
     start = time.perf_counter()
-    for rows in np.array_split(
-        np.arange(args.compare_rows), args.compare_rows // CHUNK
-    ):
+    for first in range(0, args.compare_rows, CHUNK):  # views, no copies
+        rows = slice(first, first + CHUNK)
         streamed.partial_fit(X_all[rows], y_all[rows])
     partial = time.perf_counter() - start
     coef = np.max(np.abs(streamed.coef_ - whole.coef_) / np.abs(whole.coef_).max())
@@ -155,10 +171,6 @@ def main():
     print_load_average()
 
 
-def worker_peak_mib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def dask_section(args, block):
     try:
         import dask.array as da
@@ -167,12 +179,7 @@ def dask_section(args, block):
         print("\ndask is not installed (pip install '.[dask]'): dask part skipped")
         return
     with threadpool_limits(1):
-        times = []
-        for _ in range(5):
-            start = time.perf_counter()
-            linalg.blas.dsyrk(1.0, block.T)
-            times.append(time.perf_counter() - start)
-    syrk_one = float(np.median(times)) * args.rows / CHUNK
+        syrk_one = syrk_seconds(block) * args.rows / CHUNK
     print(
         f"\ndask: fit on a dask array of {args.rows:,} x {F} made on the workers "
         f"(chunks of {CHUNK:,}); single-threaded dsyrk limit {syrk_one:.1f} s"
@@ -212,7 +219,7 @@ def dask_section(args, block):
             start = time.perf_counter()
             model.predict_rigidity(Q).compute()
             query = time.perf_counter() - start
-            peak = max(client.run(worker_peak_mib).values())
+            peak = max(client.run(rss_mib).values())
             print(
                 f"| {n_workers} | {generate:.1f} s | {fit:.1f} s | "
                 f"{fit - generate:.1f} s | "
