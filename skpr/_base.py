@@ -139,8 +139,8 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
             self.__dict__.pop(name, None)
         X, y = self._validate_rows(X, y, reset=True)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
-        groups = _check_labels(groups, X.shape[0], "groups")
-        kinds = _check_labels(kinds, X.shape[0], "kinds")
+        groups = check_labels(groups, X.shape[0], "groups")
+        kinds = check_labels(kinds, X.shape[0], "kinds")
         prior_variance = check_prior_variance(prior_variance, X.shape[0])
         if self.calibration == "loo":
             units = "samples" if groups is None else "groups"
@@ -246,7 +246,7 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
     def _light(self):
         """A shallow copy for tasks on dask chunks: no per-row training results."""
         model = copy.copy(self)
-        for name in ("loo_residual_", "loo_rigidity_"):
+        for name in ("loo_residual_", "loo_rigidity_", "_stream"):
             model.__dict__.pop(name, None)
         return model
 
@@ -568,7 +568,7 @@ class RigidityRegressor(RegressorMixin, BaseEstimator):
                 self, X, y, reset=False, y_numeric=True, dtype=np.float64
             )
             sample_weight = check_sample_weight(sample_weight, X.shape[0])
-            kinds = _check_labels(kinds, X.shape[0], "kinds")
+            kinds = check_labels(kinds, X.shape[0], "kinds")
             y_pred, quadratic = self._predict_with_quadratic_form(X)
             residual = y - y_pred
         prior_variance = check_prior_variance(prior_variance, residual.shape[0])
@@ -604,7 +604,7 @@ def _label(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _check_labels(labels, n_samples, name):
+def check_labels(labels, n_samples, name):
     if labels is None:
         return None
     array = np.asarray(labels)

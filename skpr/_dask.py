@@ -137,7 +137,7 @@ def _merge(a, b):
     return a if b is None else a.merge(b)
 
 
-def largest_weight(sample_weight):
+def largest_weight(sample_weight, *, allow_all_zero=False):
     """``max(sample_weight)`` (1 without weights), with the checks of numpy's fit."""
     import dask
 
@@ -155,7 +155,7 @@ def largest_weight(sample_weight):
             f"sample_weight must be non-negative; got weights down to {smallest:g}. "
             "Drop those rows or give them weight 0."
         )
-    if largest == 0:
+    if largest == 0 and not allow_all_zero:
         raise ValueError(
             "sample_weight is zero for every sample, so nothing counts; give "
             "positive weights to the rows to fit."

@@ -20,7 +20,7 @@ import numpy as np
 from scipy import linalg
 from sklearn.utils.validation import _num_samples
 
-from skpr._base import _check_labels
+from skpr._base import check_labels
 from skpr._blocks import resolve_blocks
 from skpr._linalg import serial_blas
 from skpr._ridge import BlockRidge
@@ -203,7 +203,7 @@ class BlockRidgeCV(BlockRidge):
         ``groups`` also makes the selection leave out whole groups.
         """
         self._selection_groups = (
-            None if groups is None else _check_labels(groups, _num_samples(X), "groups")
+            None if groups is None else check_labels(groups, _num_samples(X), "groups")
         )
         try:
             return super().fit(

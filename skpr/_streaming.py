@@ -12,13 +12,16 @@ dask).  The mixin is :class:`skpr.BlockRidge`'s; it expects the estimator's
 ``fit_intercept`` and ``calibration``.
 """
 
+import warnings
+
 import numpy as np
 from scipy import linalg
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skpr._base import (
     _OPTIONAL_FITTED,
+    check_labels,
     check_prior_variance,
     reciprocal,
     with_prior,
@@ -65,6 +68,10 @@ class StatisticsFit:
         held-out data with :meth:`calibrate`, or on the training rows by
         closed-form leave-one-out with :meth:`calibrate_loo` and a second pass
         over the same chunks.  A call after :meth:`fit` starts a new stream.
+        A chunk whose weights are all zero adds nothing (after the first).
+        The statistics do not depend on ``alpha`` or ``blocks``, so a
+        ``set_params`` of either between chunks applies to all rows seen;
+        ``fit_intercept`` cannot change within a stream.
 
         Parameters
         ----------
@@ -90,31 +97,45 @@ class StatisticsFit:
         True
         """
         first = getattr(self, "_stream", None) is None
-        if first:
-            self._check_params()
+        self._check_params()
+        if not first and self._stream.centered != self.fit_intercept:
+            raise ValueError(
+                f"fit_intercept changed to {self.fit_intercept} during the stream, "
+                f"whose earlier chunks were added with {self._stream.centered}; "
+                "call fit, or start a new estimator, to stream with the new value."
+            )
+        # after the first chunk, a chunk of zero weights adds nothing
         if any_dask(X, y, sample_weight):
             X, y, sample_weight = self._dask_rows(X, y, sample_weight, reset=first)
-            largest = largest_weight(sample_weight)
+            largest = largest_weight(sample_weight, allow_all_zero=not first)
         else:
             X, y = self._validate_rows(X, y, reset=first)
-            sample_weight = check_sample_weight(sample_weight, X.shape[0])
-            largest = float(sample_weight.max())
+            sample_weight = check_sample_weight(
+                sample_weight, X.shape[0], allow_all_zero=not first
+            )
+            largest = float(sample_weight.max(initial=0.0))
         if first:
             self._start_statistics(X.shape[1])
             self.weight_scale_ = 0.0
-        # one weight scale for the stream, its largest weight (as in fit)
-        scale = max(self.weight_scale_, largest)
-        chunk = self._statistics(X, y, sample_weight, scale)
-        if not first:
-            chunk = scaled(self._stream, self.weight_scale_ / scale).merge(chunk)
-        self._stream, self.weight_scale_ = chunk, scale
-        self._solve_statistics(chunk)
+        else:  # blocks and alpha act on the statistics: set_params applies
+            self._resolve_blocks(X.shape[1])
+        if largest > 0:
+            # one weight scale for the stream, its largest weight (as in fit)
+            scale = max(self.weight_scale_, largest)
+            chunk = self._statistics(X, y, sample_weight, scale)
+            if not first:
+                chunk = scaled(self._stream, self.weight_scale_ / scale).merge(chunk)
+            self._stream, self.weight_scale_ = chunk, scale
+        self._solve_statistics(self._stream)
         return self
 
     def _start_statistics(self, n_features):
         """Clear what an earlier fit left and resolve blocks and alpha."""
         for name in _OPTIONAL_FITTED + ("support_",):
             self.__dict__.pop(name, None)
+        self._resolve_blocks(n_features)
+
+    def _resolve_blocks(self, n_features):
         self.blocks_, self.block_names_ = resolve_blocks(
             self.blocks, n_features, getattr(self, "feature_names_in_", None)
         )
@@ -140,12 +161,23 @@ class StatisticsFit:
         import dask.array as da
 
         caller = type(self).__name__
-        if not is_dask_array(X):
-            X = da.from_array(self._validate_rows(X, y, reset=reset)[0])
-        X = check_rows(X, None if reset else self.n_features_in_, caller)
-        if reset:
+        if not is_dask_array(X):  # rows in memory, dask targets or weights
+            X = validate_data(self, X, reset=reset, dtype=np.float64)
+            X = check_rows(da.from_array(X), None, caller)
+        elif reset:
+            X = check_rows(X, None, caller)
             self.n_features_in_ = X.shape[1]
             self.__dict__.pop("feature_names_in_", None)
+        else:
+            X = check_rows(X, self.n_features_in_, caller)
+            if getattr(self, "feature_names_in_", None) is not None:
+                warnings.warn(
+                    f"X does not have valid feature names, but {caller} was "
+                    "fitted with feature names; a dask array carries none, so "
+                    "its columns are taken in the order of feature_names_in_.",
+                    UserWarning,
+                    stacklevel=3,
+                )
         return X, aligned(y, X, "y"), aligned(sample_weight, X, "sample_weight")
 
     def _fit_dask(self, X, y, sample_weight, *, groups, kinds, prior_variance):
@@ -214,6 +246,9 @@ class StatisticsFit:
         self.cholesky_ = factor
         self.coef_ = linalg.cho_solve((factor, False), statistics.xy)
         self.intercept_ = float(self._y_offset - self.X_offset_ @ self.coef_)
+        # a calibration of the rows before is not one of the rows now
+        for name in _OPTIONAL_FITTED:
+            self.__dict__.pop(name, None)
         self.uncertainty_scale_, self.noise_ = 1.0, 0.0
 
     @available_if(lambda self: self._streams)
@@ -231,43 +266,59 @@ class StatisticsFit:
         ----------
         chunks : iterable of tuples ``(X, y)`` or ``(X, y, sample_weight)``
             The training rows; a generator is read once.
-        kinds : None or callable, default=None
-            ``kinds(i, X)`` gives the kind label of each row of chunk ``i``,
-            for one scale per kind (:attr:`uncertainty_scales_`).
+        kinds : None, array-like of shape (n_rows,) or callable, default=None
+            The kind label of each row, for one scale per kind
+            (:attr:`uncertainty_scales_`): labels of all rows in the order of
+            the chunks, or ``kinds(i, X)`` giving those of chunk ``i``.
 
         Returns
         -------
         self
         """
         check_is_fitted(self, "cholesky_")
-        if self.solver_ != "cholesky" or getattr(self, "_stream", None) is None:
+        if getattr(self, "_stream", None) is None:
             raise ValueError(
-                "calibrate_loo calibrates a model fitted by partial_fit; a model "
-                "from fit(calibration='loo') is calibrated already."
+                "calibrate_loo is the second pass of a partial_fit stream, but this "
+                f"{type(self).__name__} was fitted by fit. Use fit(X, y, "
+                "calibration='loo') (dask arrays too), or calibrate on held-out rows."
             )
         residuals, rigidities, weights, labels = [], [], [], []
         for i, chunk in enumerate(chunks):
             X, y, *rest = chunk
             X, y = self._validate_rows(X, y, reset=False)
-            sample_weight = check_sample_weight(rest[0] if rest else None, X.shape[0])
+            sample_weight = check_sample_weight(
+                rest[0] if rest else None, X.shape[0], allow_all_zero=True
+            )
             residual, rigidity, weight = self._chunk_leave_one_out(
                 X, y, sample_weight, self.weight_scale_
             )
             residuals.append(residual)
             rigidities.append(rigidity)
             weights.append(weight)
-            if kinds is not None:
-                labels.append(np.asarray(kinds(i, X)))
+            if callable(kinds):
+                labels.append(check_labels(kinds(i, X), X.shape[0], f"kinds(i={i}, X)"))
         if not residuals:
             raise ValueError("calibrate_loo got no chunks; pass the training rows.")
+        weight = np.concatenate(weights)
+        n_rows = int(np.count_nonzero(weight))
+        if n_rows != self._stream.n_rows:
+            raise ValueError(
+                f"calibrate_loo got {n_rows} rows with positive weight, but the "
+                f"stream was fitted on {self._stream.n_rows}; pass the same "
+                "training rows (in any chunking and order) with their weights."
+            )
+        if n_rows < 2:
+            raise ValueError(
+                "leave-one-out calibration needs at least 2 samples with positive "
+                f"weight; got {n_rows}. Calibrate on held-out rows instead."
+            )
+        if callable(kinds):
+            kinds = np.concatenate(labels)
+        elif kinds is not None:
+            kinds = check_labels(kinds, weight.shape[0], "kinds")
         self.loo_residual_ = np.concatenate(residuals)
         self.loo_rigidity_ = np.concatenate(rigidities)
-        self._set_scales(
-            self.loo_residual_,
-            self.loo_rigidity_,
-            np.concatenate(weights),
-            None if kinds is None else np.concatenate(labels),
-        )
+        self._set_scales(self.loo_residual_, self.loo_rigidity_, weight, kinds)
         return self
 
     def _chunk_leave_one_out(self, X, y, sample_weight, scale):

@@ -3,7 +3,7 @@
 import numpy as np
 
 
-def check_sample_weight(sample_weight, n_samples):
+def check_sample_weight(sample_weight, n_samples, *, allow_all_zero=False):
     """Validate sample weights: finite, non-negative, not all zero.
 
     A zero weight removes a row from the loss, as in scikit-learn; a negative
@@ -13,6 +13,9 @@ def check_sample_weight(sample_weight, n_samples):
     ----------
     sample_weight : None, float or array-like of shape (n_samples,)
     n_samples : int
+    allow_all_zero : bool, default=False
+        Accept weights that are all zero (a chunk of a stream that adds
+        nothing).
 
     Returns
     -------
@@ -41,7 +44,7 @@ def check_sample_weight(sample_weight, n_samples):
             "make a loss Hessian indefinite); drop those samples or give them "
             "weight 0."
         )
-    if not np.any(weights > 0):
+    if not allow_all_zero and not np.any(weights > 0):
         raise ValueError(
             "sample_weight is zero for every sample, so nothing counts; give "
             "positive weights to the samples that should count."

@@ -155,6 +155,37 @@ def test_query_tasks_do_not_carry_the_training_results():
     )
 
 
+def test_rows_in_memory_keep_their_names_beside_dask_targets():
+    pd = pytest.importorskip("pandas")
+    X, y, weight, _ = data(seed=7)
+    named = pd.DataFrame(X, columns=[f"{'ab'[i // 4]}__{i}" for i in range(6)])
+    params = dict(alpha={"a": 0.5, "b": 4.0}, blocks="names")
+    whole = BlockRidge(**params, solver="cholesky").fit(named, y, weight)
+    model = BlockRidge(**params).fit(named, da.from_array(y, chunks=100), weight)
+    assert list(model.feature_names_in_) == list(named.columns)
+    assert model.block_names_ == ("a", "b")
+    np.testing.assert_allclose(model.coef_, whole.coef_, rtol=1e-10)
+    stream = BlockRidge(**params).partial_fit(
+        named[:450], y[:450], da.from_array(weight[:450], chunks=100)
+    )
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        stream.partial_fit(da.from_array(X[450:], chunks=100), y[450:], weight[450:])
+    np.testing.assert_allclose(stream.coef_, whole.coef_, rtol=1e-10)
+
+
+def test_a_dask_chunk_of_zero_weights_adds_nothing():
+    X, y, weight, _ = data(seed=8)
+    zero = weight.copy()
+    zero[300:600] = 0.0
+    whole = BlockRidge(solver="cholesky").fit(X, y, sample_weight=zero)
+    model = BlockRidge()
+    for rows in (slice(0, 300), slice(300, 600), slice(600, 900)):
+        model.partial_fit(
+            da.from_array(X[rows], chunks=100), y[rows], da.from_array(zero[rows])
+        )
+    np.testing.assert_allclose(model.coef_, whole.coef_, rtol=1e-10)
+
+
 def test_a_dask_fitted_model_pickles_to_identical_results():
     X, y, weight, _ = data(seed=6)
     model = BlockRidge(**PARAMS).fit(da.from_array(X, chunks=200), y, weight)
@@ -222,12 +253,20 @@ def test_a_local_cluster_of_two_workers_shares_the_work():
         with distributed.get_task_stream(client) as tasks:
             model = BlockRidge(alpha=[0.1, 1.0], blocks=[6, 6]).fit(X, y)
             rigidity = model.predict_rigidity(X[:5000]).compute()
+            _, std = dask.compute(*model.predict(X[:5000], return_std=True))
+            streamed = BlockRidge(alpha=[0.1, 1.0], blocks=[6, 6])
+            for rows in (slice(0, 9000), slice(9000, 24000)):
+                streamed.partial_fit(X[rows], y[rows])
         assert len({task["worker"] for task in tasks.data}) == 2
         X_np, y_np = dask.compute(X, y)
     whole = BlockRidge(alpha=[0.1, 1.0], blocks=[6, 6], solver="cholesky")
     whole.fit(X_np, y_np)
     np.testing.assert_allclose(model.coef_, whole.coef_, rtol=1e-10)
+    np.testing.assert_allclose(streamed.coef_, whole.coef_, rtol=1e-10)
     assert model.uncertainty_scale_ == pytest.approx(whole.uncertainty_scale_, 1e-9)
     np.testing.assert_allclose(
         rigidity, whole.predict_rigidity(X_np[:5000]), rtol=1e-10
+    )
+    np.testing.assert_allclose(
+        std, whole.predict(X_np[:5000], return_std=True)[1], rtol=1e-9
     )

@@ -62,6 +62,23 @@ DESCRIPTORS = {
 }
 
 
+@pytest.fixture
+def parts(monkeypatch):
+    """The number of parts of every joblib run the descriptors make."""
+    from skpr.atomistic import _base
+
+    runs = []
+
+    class Recorded(joblib.Parallel):
+        def __call__(self, tasks):
+            tasks = list(tasks)
+            runs.append(len(tasks))
+            return super().__call__(tasks)
+
+    monkeypatch.setattr(_base, "Parallel", Recorded)
+    return runs
+
+
 def views(descriptor, structures, kind):
     out = [descriptor.transform(structures), descriptor.transform_local(structures)]
     # the two without position gradients
@@ -76,7 +93,7 @@ def views(descriptor, structures, kind):
 
 
 @pytest.mark.parametrize("name", list(DESCRIPTORS))
-def test_parts_in_parallel_give_the_serial_numbers(name, monkeypatch):
+def test_parts_in_parallel_give_the_serial_numbers(name, monkeypatch, parts):
     make, kind = DESCRIPTORS[name]
     if kind == "e":
         structures = list(load_ethanol().structures[:7])
@@ -90,19 +107,22 @@ def test_parts_in_parallel_give_the_serial_numbers(name, monkeypatch):
     expected = views(serial, structures, kind)
     parallel = make().set_params(n_jobs=2).fit(structures)
     # threads: the patched call size holds in every worker
+    assert parts == []  # the serial run made none
     with joblib.parallel_config(backend="threading"):
         got = views(parallel, structures, kind)
+    assert len(parts) >= 2 and min(parts) >= 2  # each view ran in parts
     for want, have in zip(expected, got, strict=True):
         assert_array_equal(have, want)
 
 
-def test_worker_processes_give_the_serial_numbers():
+def test_worker_processes_give_the_serial_numbers(parts):
     structures = list(load_ethanol().structures[:100]) * 2  # 4 calls of 64
     soap = SoapPowerSpectrum(cutoff=3.5, max_radial=2, max_angular=2).fit(structures)
     expected = soap.transform(structures), soap.transform_gradients(structures)[0]
     soap.set_params(n_jobs=2)  # joblib's default backend: processes
     assert_array_equal(soap.transform(structures), expected[0])
     assert_array_equal(soap.transform_gradients(structures)[0], expected[1])
+    assert parts == [4, 4]  # two runs of 4 parts, one call of 64 each
 
 
 def test_a_dask_cluster_computes_the_parts(monkeypatch):

@@ -153,8 +153,80 @@ def test_inconsistent_chunks_are_refused():
         model.partial_fit(renamed[50:100], y[50:100])
     with pytest.raises(ValueError, match="sample_weight is zero for every sample"):
         BlockRidge().partial_fit(X[:5], y[:5], sample_weight=np.zeros(5))
-    with pytest.raises(ValueError, match="calibrate_loo calibrates a model fitted by"):
+    with pytest.raises(ValueError, match="second pass of a partial_fit stream"):
         BlockRidge().fit(X, y).calibrate_loo([(X, y)])
+    model = BlockRidge().partial_fit(X[:50], y[:50])
+    model.set_params(fit_intercept=False)
+    with pytest.raises(ValueError, match="fit_intercept changed to False"):
+        model.partial_fit(X[50:], y[50:])
+
+
+def test_a_chunk_of_zero_weights_adds_nothing():
+    X, y, weight = data(seed=8)
+    zero = weight.copy()
+    zero[100:150] = 0.0
+    whole = BlockRidge(alpha=0.3, solver="cholesky").fit(X, y, sample_weight=zero)
+    chunks = [np.arange(100), np.arange(100, 150), np.arange(150, 300)]
+    model = stream(BlockRidge(alpha=0.3), X, y, zero, chunks)
+    np.testing.assert_allclose(model.coef_, whole.coef_, rtol=1e-10)
+    np.testing.assert_allclose(
+        model.predict_rigidity(X), whole.predict_rigidity(X), rtol=1e-10
+    )
+    model.calibrate_loo([(X[rows], y[rows], zero[rows]) for rows in chunks])
+    assert model.uncertainty_scale_ == pytest.approx(whole.uncertainty_scale_, 1e-8)
+
+
+def test_alpha_and_blocks_changed_between_chunks_apply_to_all_rows():
+    X, y, weight = data(seed=9)
+    model = BlockRidge(alpha=0.1).partial_fit(X[:120], y[:120], weight[:120])
+    model.set_params(alpha=[3.0, 0.01], blocks=[3, 4])
+    model.partial_fit(X[120:], y[120:], weight[120:])
+    whole = BlockRidge(alpha=[3.0, 0.01], blocks=[3, 4], solver="cholesky").fit(
+        X, y, sample_weight=weight
+    )
+    assert model.block_names_ == whole.block_names_
+    np.testing.assert_allclose(model.coef_, whole.coef_, rtol=1e-10)
+    np.testing.assert_allclose(
+        model.component_rigidity(X), whole.component_rigidity(X), rtol=1e-10
+    )
+
+
+def test_a_new_chunk_clears_the_calibration_of_the_rows_before():
+    X, y, weight = data(seed=10)
+    kinds = np.where(np.arange(150) % 2 == 0, "energy", "force")
+    model = BlockRidge().partial_fit(X[:150], y[:150], weight[:150])
+    model.calibrate_loo([(X[:150], y[:150], weight[:150])], kinds=kinds)
+    assert set(model.uncertainty_scales_) == {"energy", "force"}
+    model.partial_fit(X[150:], y[150:], weight[150:])
+    assert model.uncertainty_scale_ == 1.0
+    for name in ("uncertainty_scales_", "loo_residual_", "loo_rigidity_"):
+        assert not hasattr(model, name)
+    with pytest.raises(ValueError, match="was not calibrated"):
+        model.predict(X[:3], return_std=True, kind="energy")
+
+
+def test_the_second_pass_must_bring_the_training_rows():
+    X, y, weight = data(seed=11)
+    model = BlockRidge().partial_fit(X, y, weight)
+    with pytest.raises(ValueError, match="got 144 rows with positive weight, but th"):
+        model.calibrate_loo([(X[:150], y[:150], weight[:150])])
+    with pytest.raises(ValueError, match=r"kinds\(i=0, X\) must have one label"):
+        model.calibrate_loo(
+            [(X[:150], y[:150], weight[:150]), (X[150:], y[150:], weight[150:])],
+            kinds=lambda i, X_chunk: np.zeros(3),
+        )
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        BlockRidge().partial_fit(X[:1], y[:1]).calibrate_loo([(X[:1], y[:1])])
+    # kinds as labels of all rows, in the order of the chunks, or per chunk
+    kinds = np.where(np.arange(300) < 200, "energy", "force")
+    chunks = [slice(0, 200), slice(200, 300)]
+    by_array = BlockRidge().partial_fit(X, y, weight)
+    by_array.calibrate_loo([(X[c], y[c], weight[c]) for c in chunks], kinds=kinds)
+    model.calibrate_loo(
+        [(X[c], y[c], weight[c]) for c in chunks],
+        kinds=lambda i, X_chunk: kinds[chunks[i]],
+    )
+    assert by_array.uncertainty_scales_ == pytest.approx(model.uncertainty_scales_)
 
 
 def test_only_the_normal_equations_stream():
