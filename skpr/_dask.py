@@ -19,6 +19,7 @@ import numpy as np
 from sklearn.utils import check_array
 
 from skpr._statistics import GramStatistics
+from skpr._validation import check_sample_weight
 
 
 def is_dask_array(value):
@@ -90,29 +91,18 @@ def aligned(values, X, name):
 
 
 def _finite_block(X, y, weight):
+    """One computed chunk, checked as numpy rows are (weights of 1 for None)."""
     X = check_array(X, dtype=np.float64)
     y = check_array(y, dtype=np.float64, ensure_2d=False)
-    if weight is not None:
-        weight = check_array(weight, dtype=np.float64, ensure_2d=False)
-        if np.any(weight < 0):
-            raise ValueError(
-                "sample_weight must be non-negative; got negative weights "
-                f"(smallest {weight.min():g}). Drop those rows or give them "
-                "weight 0."
-            )
-    return X, y, weight
+    return X, y, check_sample_weight(weight, X.shape[0], allow_all_zero=True)
 
 
 def _chunk_statistics(X, y, weight, scale, centered):
-    """Statistics of one chunk's rows with positive weight, or None."""
+    """Statistics of one chunk's rows, or None when no weight is positive."""
     X, y, weight = _finite_block(X, y, weight)
-    weight = np.ones(X.shape[0]) if weight is None else weight / scale
-    positive = weight > 0
-    if not positive.any():
+    if not weight.any():
         return None
-    if not positive.all():
-        X, y, weight = X[positive], y[positive], weight[positive]
-    return GramStatistics.from_rows(X, y, weight, centered=centered)
+    return GramStatistics.from_rows(X, y, weight / scale, centered=centered)
 
 
 def _row_chunks(X, y, sample_weight):
@@ -207,8 +197,7 @@ def map_chunks(X, y, sample_weight, function):
     from dask import delayed
 
     def run(x, t, w):
-        x, t, w = _finite_block(x, t, w)
-        return function(x, t, np.ones(x.shape[0]) if w is None else w)
+        return function(*_finite_block(x, t, w))
 
     results = dask.compute(
         *[delayed(run)(x, t, w) for x, t, w in _row_chunks(X, y, sample_weight)]

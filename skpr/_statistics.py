@@ -69,7 +69,7 @@ class GramStatistics:
         X : ndarray of shape (n_samples, n_features)
         y : ndarray of shape (n_samples,)
         sample_weight : ndarray of shape (n_samples,)
-            Non-negative, not all zero.
+            Non-negative, not all zero; a row of weight zero adds exact zeros.
         centered : bool
             Center about the weighted mean (for a model with intercept).
 

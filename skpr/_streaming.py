@@ -149,9 +149,6 @@ class StatisticsFit:
             return gram_statistics(
                 X, y, sample_weight, scale=scale, centered=self.fit_intercept
             )
-        positive = sample_weight > 0
-        if not positive.all():  # a copy only when rows of zero weight go
-            X, y, sample_weight = X[positive], y[positive], sample_weight[positive]
         return GramStatistics.from_rows(
             X, y, sample_weight / scale, centered=self.fit_intercept
         )
